@@ -1,0 +1,126 @@
+package upstream
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"time"
+)
+
+// Conn is one keep-alive connection to a target, with its buffered reader
+// and writer. A Conn is owned by one request at a time: taken from the Pool
+// with Get and handed back with Put (or closed) when the exchange is over.
+type Conn struct {
+	net.Conn
+	R *bufio.Reader
+	W *bufio.Writer
+
+	// Reused reports whether the connection carried an earlier request.
+	// A failure on a reused connection before any response byte may be a
+	// keep-alive race (the target closed it while idle), not a target fault.
+	Reused bool
+
+	idleSince time.Time
+}
+
+// NewConn wraps a freshly dialled connection with pooled buffers.
+func NewConn(c net.Conn) *Conn {
+	return &Conn{
+		Conn: c,
+		R:    bufio.NewReaderSize(c, 16<<10),
+		W:    bufio.NewWriterSize(c, 8<<10),
+	}
+}
+
+// Pool keeps idle keep-alive connections to one target, most recently used
+// first. It is safe for concurrent use. The zero value is not usable; build
+// it with NewPool.
+type Pool struct {
+	mu          sync.Mutex
+	idle        []*Conn
+	maxIdle     int
+	idleTimeout time.Duration
+	closed      bool
+}
+
+// NewPool returns a pool that keeps at most maxIdle idle connections, each
+// for at most idleTimeout (0 means no idle timeout).
+func NewPool(maxIdle int, idleTimeout time.Duration) *Pool {
+	return &Pool{maxIdle: maxIdle, idleTimeout: idleTimeout}
+}
+
+// Configure changes the pool's limits; idle connections beyond the new
+// maximum are closed.
+func (p *Pool) Configure(maxIdle int, idleTimeout time.Duration) {
+	p.mu.Lock()
+	p.maxIdle, p.idleTimeout = maxIdle, idleTimeout
+	var drop []*Conn
+	if len(p.idle) > maxIdle {
+		drop = append(drop, p.idle[:len(p.idle)-maxIdle]...)
+		p.idle = append(p.idle[:0], p.idle[len(p.idle)-maxIdle:]...)
+	}
+	p.mu.Unlock()
+	for _, c := range drop {
+		c.Close()
+	}
+}
+
+// Get returns the most recently used idle connection, or nil when there is
+// none. Connections idle longer than the idle timeout are closed, not returned.
+func (p *Pool) Get() *Conn {
+	var expired []*Conn
+	p.mu.Lock()
+	var c *Conn
+	for n := len(p.idle); n > 0; n = len(p.idle) {
+		c = p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		if p.idleTimeout > 0 && time.Since(c.idleSince) > p.idleTimeout {
+			expired = append(expired, c)
+			c = nil
+			continue
+		}
+		break
+	}
+	p.mu.Unlock()
+	for _, e := range expired {
+		e.Close()
+	}
+	if c != nil {
+		c.Reused = true
+	}
+	return c
+}
+
+// Put hands an idle connection back. The caller must have read the previous
+// response completely. When the pool is full or closed the connection is
+// closed instead.
+func (p *Pool) Put(c *Conn) {
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// Idle returns the number of idle connections.
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// Close closes every idle connection and makes later Puts close theirs.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+}

@@ -1,0 +1,75 @@
+// Package exchange holds the record of one request's trip through the
+// gateway: what matched, what was tried, what failed and why. The proxy and
+// the plugins fill it in; the access log and the request log read it when
+// the request is over.
+package exchange
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/sluicegw/sluice/internal/gwerr"
+)
+
+// Attempt is one try against one upstream target.
+type Attempt struct {
+	Target   string        // the target's URL
+	Status   int           // the upstream's status, 0 when no response head arrived
+	Code     gwerr.Code    // the failure class, "" when the attempt got a response
+	Error    string        // the private cause, for logs only
+	Duration time.Duration // from pick to response head (or failure)
+	Reused   bool          // sent on a kept-alive connection
+}
+
+// Exchange is the record of one request. It is owned by the goroutine that
+// serves the request; nothing may keep it after the request is logged.
+type Exchange struct {
+	ID       string
+	Start    time.Time
+	ClientIP netip.Addr
+	Method   string
+	Host     string
+	Path     string // canonical path, as routed and forwarded
+	Route    string
+	Upstream string
+	Consumer string
+
+	Status   int
+	Code     gwerr.Code // the gateway's error code, "" when the upstream answered
+	Cause    error      // private cause of Code
+	Attempts []Attempt
+
+	BytesIn  int64 // request body bytes read from the client
+	BytesOut int64 // response body bytes written to the client
+
+	// UpstreamTime is the time from the first pick to the response head of
+	// the attempt that answered.
+	UpstreamTime time.Duration
+
+	attempts [4]Attempt
+}
+
+// Reset prepares x for a new request, keeping its attempt storage.
+func (x *Exchange) Reset() {
+	*x = Exchange{}
+	x.Attempts = x.attempts[:0]
+}
+
+// AddAttempt records an attempt.
+func (x *Exchange) AddAttempt(a Attempt) {
+	x.Attempts = append(x.Attempts, a)
+}
+
+type ctxKey struct{}
+
+// With returns a context carrying x.
+func With(ctx context.Context, x *Exchange) context.Context {
+	return context.WithValue(ctx, ctxKey{}, x)
+}
+
+// From returns the Exchange carried by ctx, or nil.
+func From(ctx context.Context) *Exchange {
+	x, _ := ctx.Value(ctxKey{}).(*Exchange)
+	return x
+}

@@ -1,0 +1,218 @@
+// Package gateway is the proxy listener's http.Handler: it gives every
+// request an id, canonicalises its path once, routes it on the current
+// snapshot, forwards it, renders the gateway's own errors, and writes the
+// access log line.
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicegw/sluice/internal/exchange"
+	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/proxy"
+	"github.com/sluicegw/sluice/internal/router"
+	"github.com/sluicegw/sluice/internal/snapshot"
+	"github.com/sluicegw/sluice/internal/telemetry"
+)
+
+// Gateway serves proxied traffic from the current snapshot.
+type Gateway struct {
+	snap   atomic.Pointer[snapshot.Snapshot]
+	access *telemetry.AccessLog
+	log    *slog.Logger
+}
+
+// New returns a Gateway serving s.
+func New(s *snapshot.Snapshot, access *telemetry.AccessLog, log *slog.Logger) *Gateway {
+	g := &Gateway{access: access, log: log}
+	g.snap.Store(s)
+	return g
+}
+
+// Swap makes s the snapshot for new requests and returns the previous one.
+// Requests already running finish on the snapshot they started with.
+func (g *Gateway) Swap(s *snapshot.Snapshot) *snapshot.Snapshot { return g.snap.Swap(s) }
+
+// Snapshot returns the current snapshot.
+func (g *Gateway) Snapshot() *snapshot.Snapshot { return g.snap.Load() }
+
+var exchangePool = sync.Pool{New: func() any { return new(exchange.Exchange) }}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := exchangePool.Get().(*exchange.Exchange)
+	x.Reset()
+	x.Start = time.Now()
+	x.ID = requestID(r.Header.Get("X-Request-Id"))
+	x.Method, x.Host = r.Method, r.Host
+	s := g.snap.Load()
+
+	peer := peerAddr(r.RemoteAddr)
+	trusted := peer.IsValid() && s.Trusted(peer)
+	x.ClientIP = clientIP(peer, trusted, r.Header["X-Forwarded-For"], s)
+
+	err := g.serve(w, r, x, s, trusted)
+	var abort *proxy.AbortError
+	switch {
+	case err == nil:
+	case errors.As(err, &abort):
+		x.Code, x.Cause = abort.Err.Code, abort.Err.Cause
+		g.access.Log(x)
+		exchangePool.Put(x)
+		// The head is out: only a broken connection tells the client the
+		// body is incomplete.
+		panic(http.ErrAbortHandler)
+	case errors.Is(err, proxy.ErrClientGone):
+		x.Code, x.Status = gwerr.ClientClosed, 499
+	default:
+		ge := gwerr.As(err)
+		x.Code, x.Cause, x.Status = ge.Code, ge.Cause, ge.Status
+		setTiming(w.Header(), x)
+		w.Header().Set("X-Request-Id", x.ID)
+		gwerr.Write(w, x.ID, ge)
+	}
+	g.access.Log(x)
+	exchangePool.Put(x)
+}
+
+// serve routes and forwards one request.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, s *snapshot.Snapshot, trusted bool) error {
+	path, err := router.Canonicalize(rawPath(r))
+	if err != nil {
+		return gwerr.Newf(gwerr.BadRequest, err, "The request path is not valid.")
+	}
+	x.Path = path
+	m, ok := s.Router.Match(r.Host, path, r.Method, r.Header)
+	if !ok {
+		return gwerr.New(gwerr.NoRoute, nil)
+	}
+	rt := &s.Routes[m.Index]
+	x.Route = rt.Name
+	if rt.Backend == nil {
+		return gwerr.Newf(gwerr.NotImplemented, errors.New("route has no upstream"), "This route has no upstream.")
+	}
+	out := proxy.Outbound{
+		Path:         path,
+		PreserveHost: rt.PreserveHost,
+		ClientIP:     x.ClientIP,
+		TrustedPeer:  trusted,
+		RequestID:    x.ID,
+		Consumer:     x.Consumer,
+	}
+	if rt.StripPath {
+		out.Path = router.StripPrefix(path, m.Prefix)
+	}
+	return proxy.Forward(w, r, x, rt.Backend, &out)
+}
+
+// rawPath returns the request path as it was sent (escaped, no query).
+func rawPath(r *http.Request) string {
+	if u := r.RequestURI; len(u) > 0 && u[0] == '/' {
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			return u[:i]
+		}
+		return u
+	}
+	return r.URL.EscapedPath()
+}
+
+// setTiming sets Server-Timing for a response the gateway makes itself.
+func setTiming(h http.Header, x *exchange.Exchange) {
+	h.Set("Server-Timing", "gateway;dur="+formatMS(time.Since(x.Start)))
+}
+
+func formatMS(d time.Duration) string {
+	us := d.Microseconds()
+	ms := us / 1000
+	frac := (us % 1000) / 100
+	return itoa(ms) + "." + itoa(frac)
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}
+
+// requestID returns the client's X-Request-Id when it is well formed
+// (1..128 characters of [A-Za-z0-9._:-]), else a new random id.
+func requestID(client string) string {
+	if n := len(client); n > 0 && n <= 128 {
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			c := client[i]
+			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
+		}
+		if ok {
+			return client
+		}
+	}
+	return NewRequestID()
+}
+
+// NewRequestID returns a new random 128-bit id as 32 hex digits.
+func NewRequestID() string {
+	const hex = "0123456789abcdef"
+	var b [32]byte
+	a, c := rand.Uint64(), rand.Uint64()
+	for i := 0; i < 16; i++ {
+		b[i] = hex[a>>(60-4*i)&0xf]
+		b[16+i] = hex[c>>(60-4*i)&0xf]
+	}
+	return string(b[:])
+}
+
+// peerAddr parses the IP of a host:port remote address.
+func peerAddr(remote string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// clientIP resolves the client's address: the TCP peer, unless the peer is
+// a trusted proxy, in which case the right-most X-Forwarded-For entry that
+// is not itself a trusted proxy.
+func clientIP(peer netip.Addr, trusted bool, xff []string, s *snapshot.Snapshot) netip.Addr {
+	if !trusted || len(xff) == 0 {
+		return peer
+	}
+	client := peer
+	for i := len(xff) - 1; i >= 0; i-- {
+		list := xff[i]
+		for list != "" {
+			var part string
+			if j := strings.LastIndexByte(list, ','); j >= 0 {
+				part, list = list[j+1:], list[:j]
+			} else {
+				part, list = list, ""
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(part))
+			if err != nil {
+				return client
+			}
+			a = a.Unmap()
+			client = a
+			if !s.Trusted(a) {
+				return a
+			}
+		}
+	}
+	return client
+}

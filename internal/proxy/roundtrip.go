@@ -1,0 +1,233 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sluicegw/sluice/internal/exchange"
+	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/upstream"
+)
+
+// roundTrip runs one attempt against t: connect, send, read the head, and
+// (unless the status is to be retried) relay the response. The target's
+// connection slot, taken by Pick, is released when the attempt ends.
+func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *Backend, o *Outbound,
+	st *state, t *upstream.Target, deadline time.Time, hasBody, mayRetryStatus bool) (result, *attemptError) {
+	defer t.Release()
+	start := time.Now()
+	att := exchange.Attempt{Target: t.URL.String()}
+	fail := func(e *attemptError) (result, *attemptError) {
+		att.Code, att.Error, att.Duration = e.code, e.err.Error(), time.Since(start)
+		x.AddAttempt(att)
+		if e.code != gwerr.ClientClosed {
+			t.Report(upstream.Result{Failed: true, Latency: att.Duration})
+		}
+		return 0, e
+	}
+
+	var (
+		c    *upstream.Conn
+		aerr *attemptError
+	)
+	for try := 0; ; try++ {
+		c, aerr = connect(r.Context(), t, tlsFor(b, t), min(b.Connect, time.Until(deadline)))
+		if aerr != nil {
+			return fail(aerr)
+		}
+		att.Reused = c.Reused
+		aerr = exchangeHead(c, r, b, o, st, t, deadline, hasBody)
+		if aerr == nil {
+			break
+		}
+		c.Close()
+		// A kept-alive connection the target closed while it sat idle fails
+		// with no response byte: that is a keep-alive race, not a target
+		// fault. Resend once on a fresh connection when that is safe.
+		if try == 0 && c.Reused && aerr.code == gwerr.UpstreamReset && isConnReset(aerr.err) && isIdempotent(r) &&
+			(!hasBody || st.body.rewind()) {
+			continue
+		}
+		return fail(aerr)
+	}
+
+	rh := &st.head
+	att.Status = rh.status
+	att.Duration = time.Since(start)
+	t.Report(upstream.Result{Failed: rh.status >= 500, Latency: att.Duration})
+	x.AddAttempt(att)
+	x.Status = rh.status
+
+	if mayRetryStatus && b.RetryOnStatus.Has(rh.status) {
+		if discardBody(c.Conn, c.R, rh, b.Read) {
+			c.SetDeadline(time.Time{})
+			t.Pool.Put(c)
+		} else {
+			c.Close()
+		}
+		clear(st.header)
+		return resRetryStatus, nil
+	}
+	x.UpstreamTime = att.Duration
+
+	if rh.upgrade {
+		return relayUpgrade(w, r, x, o, st, c)
+	}
+
+	h := w.Header()
+	for k, vv := range st.header {
+		h[k] = vv
+	}
+	setGatewayHeaders(h, x, o)
+	w.WriteHeader(rh.status)
+	n, err := copyResponseBody(w, c.Conn, c.R, rh, b.Read)
+	x.BytesOut = n
+	if err != nil {
+		c.Close()
+		var cwe *clientWriteError
+		if errors.As(err, &cwe) {
+			return resClientGone, nil
+		}
+		e := classify(phaseBody, err)
+		att.Code, att.Error = e.code, e.err.Error()
+		x.Attempts[len(x.Attempts)-1] = att
+		t.Report(upstream.Result{Failed: true, Latency: time.Since(start)})
+		return 0, e
+	}
+	if rh.close {
+		c.Close()
+	} else {
+		c.SetDeadline(time.Time{})
+		t.Pool.Put(c)
+	}
+	return resDone, nil
+}
+
+// exchangeHead sends the request on c and reads the response head into
+// st.head and st.header.
+func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st *state, t *upstream.Target,
+	deadline time.Time, hasBody bool) *attemptError {
+	host := t.Host
+	if o.PreserveHost {
+		host = r.Host
+	}
+	headTimeout := min(b.Read, time.Until(deadline))
+	c.SetDeadline(time.Now().Add(headTimeout))
+	bodyLen := r.ContentLength
+	if !hasBody {
+		bodyLen = 0
+	}
+	writeRequestHead(c.W, r, o, host, &st.ct, bodyLen, hasBody)
+	var werr error
+	if hasBody {
+		if st.scratch == nil {
+			st.scratch = make([]byte, 32<<10)
+		}
+		werr = writeBody(c.Conn, c.W, &st.body, bodyLen, st.scratch, b.Write)
+		var cbe *clientBodyError
+		if errors.As(werr, &cbe) {
+			return classify(phaseWrite, werr)
+		}
+		c.SetReadDeadline(time.Now().Add(min(b.Read, time.Until(deadline))))
+	} else {
+		werr = c.W.Flush()
+	}
+	clear(st.header)
+	err := readHead(c.R, st.header, r.Method, &st.head)
+	if err == nil {
+		// A target may answer early (say 413) and stop reading the body:
+		// its answer counts even though the body write failed.
+		return nil
+	}
+	if werr != nil {
+		return classify(phaseWrite, werr)
+	}
+	return classify(phaseHead, err)
+}
+
+// setGatewayHeaders adds the headers the gateway puts on every response.
+func setGatewayHeaders(h http.Header, x *exchange.Exchange, o *Outbound) {
+	h["X-Request-Id"] = []string{o.RequestID}
+	buf := make([]byte, 0, 64)
+	buf = append(buf, "gateway;dur="...)
+	buf = strconv.AppendFloat(buf, float64(time.Since(x.Start))/1e6, 'f', 1, 64)
+	if x.UpstreamTime > 0 {
+		buf = append(buf, ", upstream;dur="...)
+		buf = strconv.AppendFloat(buf, float64(x.UpstreamTime)/1e6, 'f', 1, 64)
+	}
+	h["Server-Timing"] = []string{string(buf)}
+}
+
+// tlsFor returns the TLS client config for t.
+func tlsFor(b *Backend, t *upstream.Target) *tls.Config {
+	if !t.TLS {
+		return nil
+	}
+	if b.TLS != nil && (b.TLS.ServerName != "" || b.TLS.InsecureSkipVerify) {
+		return b.TLS
+	}
+	c := upstreamTLSConfig(b.TLS, t.URL.Hostname())
+	return c
+}
+
+// relayUpgrade completes a protocol switch (WebSocket): it takes over the
+// client connection, sends the 101 head, and copies bytes both ways until
+// either side closes.
+func relayUpgrade(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, o *Outbound, st *state, c *upstream.Conn) (result, *attemptError) {
+	hj, ok := w.(http.Hijacker)
+	if !ok || !st.ct.upgrade || r.ProtoMajor != 1 {
+		c.Close()
+		return 0, classify(phaseHead, errors.New("upstream switched protocols without an upgrade request: "+errBadResponse.Error()))
+	}
+	cc, brw, err := hj.Hijack()
+	if err != nil {
+		c.Close()
+		return resClientGone, nil
+	}
+	defer cc.Close()
+	defer c.Close()
+	c.SetDeadline(time.Time{})
+	h := st.header
+	setGatewayHeaders(h, x, o)
+	bw := brw.Writer
+	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n")
+	h.Write(bw)
+	bw.WriteString("\r\n")
+	if err := bw.Flush(); err != nil {
+		return resClientGone, nil
+	}
+	done := make(chan struct{}, 2)
+	go func() {
+		n, _ := io.Copy(c.Conn, brw.Reader)
+		x.BytesIn += n
+		closeWrite(c.Conn)
+		done <- struct{}{}
+	}()
+	go func() {
+		n, _ := io.Copy(cc, c.R)
+		x.BytesOut += n
+		closeWrite(cc)
+		done <- struct{}{}
+	}()
+	<-done
+	// One side is finished: WebSocket has its own close handshake, so the
+	// other direction is torn down rather than left to leak.
+	cc.Close()
+	c.Close()
+	<-done
+	return resDone, nil
+}
+
+// closeWrite half-closes a connection's sending side when it can.
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		return
+	}
+	c.Close()
+}

@@ -61,6 +61,8 @@ type App struct {
 	proxyLn net.Listener
 	adminLn net.Listener
 	serveWG sync.WaitGroup
+
+	shutdownOnce sync.Once
 }
 
 // New loads the config and builds the first snapshot. Nothing listens yet.
@@ -171,7 +173,7 @@ func (a *App) Start() error {
 	a.serveWG.Add(2)
 	go func() {
 		defer a.serveWG.Done()
-		if err := a.proxy.Serve(a.proxyLn); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, h1.ErrServerClosed) {
+		if err := a.proxy.Serve(a.proxyLn); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("proxy listener stopped", "error", err)
 		}
 	}()
@@ -253,6 +255,12 @@ func (a *App) apply(cfg *config.Config) error {
 // Shutdown stops accepting, lets in-flight requests finish (until ctx
 // ends), then releases everything.
 func (a *App) Shutdown(ctx context.Context) error {
+	var err error
+	a.shutdownOnce.Do(func() { err = a.shutdown(ctx) })
+	return err
+}
+
+func (a *App) shutdown(ctx context.Context) error {
 	var err error
 	if a.proxy != nil {
 		err = a.proxy.Shutdown(ctx)

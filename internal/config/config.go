@@ -9,6 +9,14 @@
 // variables, invalid values, dangling references — is reported at once as
 // Problems, each with its line, so `sluice config validate` can list them all.
 //
+// Environment references are expanded in string values, not in keys:
+// ${NAME} is the variable's value and an unset variable is a problem;
+// ${NAME:-default} falls back to default when NAME is unset or empty; $${
+// is a literal "${". A value produced by expansion is typed by what it
+// expands to (retries: ${RETRIES} is a number). Inside flow collections
+// ({...} and [...]) a reference must be quoted, since YAML reads "{" and "}"
+// there as syntax.
+//
 // A Config is plain data: it holds no open resources and nothing in it is
 // compiled. Later build steps (router, upstream pools, plugins, AI model
 // table) read it and may call Line to point their own errors at the file.
@@ -126,10 +134,10 @@ type Upstream struct {
 	// RetryBuffer is how many request body bytes are kept to replay the
 	// body on a retry; a request whose body is larger is not retried once
 	// its body started to flow. Default 64KiB.
-	RetryBuffer ByteSize    `yaml:"retry_buffer" json:"retry_buffer"`
-	KeepAlive   KeepAlive   `yaml:"keep_alive" json:"keep_alive"`
+	RetryBuffer ByteSize     `yaml:"retry_buffer" json:"retry_buffer"`
+	KeepAlive   KeepAlive    `yaml:"keep_alive" json:"keep_alive"`
 	TLS         *UpstreamTLS `yaml:"tls" json:"tls"`
-	HealthCheck HealthCheck `yaml:"health_check" json:"health_check"`
+	HealthCheck HealthCheck  `yaml:"health_check" json:"health_check"`
 }
 
 // Target is one backend address of an upstream.

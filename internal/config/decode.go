@@ -7,9 +7,11 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,6 +35,8 @@ const (
 // expansion may produce, so a "billion laughs" document is refused quickly.
 const aliasAllowance = 100_000
 
+// decoder decodes one document's node tree into a Config, recording the
+// line of every field path and collecting problems instead of stopping.
 type decoder struct {
 	lookup   lookupFunc
 	lines    map[string]int
@@ -77,8 +81,6 @@ func decodeFile(filename string, data []byte, lookup lookupFunc) (*Config, Probl
 	return c, withFile(dedupe(d.problems))
 }
 
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parseYAML parses exactly one YAML document. It returns the document's
 // root node (nil for an empty document) or the syntax problem.
 func parseYAML(data []byte) (*yaml.Node, Problems) {
@@ -88,14 +90,14 @@ func parseYAML(data []byte) (*yaml.Node, Problems) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, Problems{syntaxProblem(err)}
+		return nil, Problems{syntaxProblem(err, data)}
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
 		return nil, Problems{{Line: extra.Line, Message: "the config file must hold a single YAML document; remove this ---"}}
 	case !errors.Is(err, io.EOF):
-		return nil, Problems{syntaxProblem(err)}
+		return nil, Problems{syntaxProblem(err, data)}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
@@ -103,14 +105,83 @@ func parseYAML(data []byte) (*yaml.Node, Problems) {
 	return doc.Content[0], nil
 }
 
-// syntaxProblem turns a YAML parser error into a Problem with its line.
-func syntaxProblem(err error) Problem {
-	msg := err.Error()
+var (
+	yamlErrLine       = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlUnknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
+
+// yamlParserProblems are the messages of the YAML parser (as opposed to its
+// scanner). The parser reports 0-based line numbers and the scanner 1-based
+// ones, and both leave the line out when it would be 0.
+var yamlParserProblems = []string{
+	"did not find expected <stream-start>",
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found undefined tag handle",
+	"found duplicate %YAML directive",
+	"found duplicate %TAG directive",
+	"found incompatible YAML document",
+}
+
+// syntaxProblem turns a YAML parser error into a Problem on the 1-based
+// line it is about, undoing the quirks of the parser's line reports.
+func syntaxProblem(err error, data []byte) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
 	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Problem{Line: max(line, 0), Message: "invalid YAML: " + m[2]}
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		if slices.Contains(yamlParserProblems, msg) {
+			line++
+		}
+	} else if m := yamlUnknownAnchor.FindStringSubmatch(msg); m != nil {
+		line = lineOf(data, bytes.Index(data, []byte("*"+m[1])))
+	} else if i := badByte(data); i >= 0 {
+		line = lineOf(data, i)
+	} else {
+		line = 1
 	}
-	return Problem{Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	if msg == "found character that cannot start any token" && strings.Contains(leadingSpace(data, line), "\t") {
+		msg += " (indent with spaces: YAML does not allow tabs)"
+	}
+	return Problem{Line: line, Message: "invalid YAML: " + msg}
+}
+
+// leadingSpace returns the indentation of the given 1-based line of data.
+func leadingSpace(data []byte, line int) string {
+	lines := bytes.Split(data, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	l := lines[line-1]
+	return string(l[:len(l)-len(bytes.TrimLeft(l, " \t"))])
+}
+
+// lineOf returns the 1-based line of byte offset i in data, 0 if i < 0.
+func lineOf(data []byte, i int) int {
+	if i < 0 {
+		return 0
+	}
+	return bytes.Count(data[:i], []byte("\n")) + 1
+}
+
+// badByte returns the offset of the first byte YAML refuses to read
+// (invalid UTF-8 or a character outside YAML's printable set), or -1.
+func badByte(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		printable := r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+			r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+		if (r == utf8.RuneError && size == 1) || !printable {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 // countNodes counts the nodes written in the tree under n, not following
@@ -395,7 +466,8 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.addf(k.Line, joinKey(path, k.Value), "key %q is repeated (first on line %d)", k.Value, first.Line)
+			d.problems = append(d.problems, Problem{Line: k.Line, Path: joinKey(path, k.Value),
+				Message: fmt.Sprintf("key %q is repeated (first on line %d)", k.Value, first.Line)})
 			continue
 		}
 		seen[k.Value] = k
@@ -606,9 +678,10 @@ var kindNames = map[reflect.Type]string{
 // suggest returns the candidate closest to word when it is close enough to
 // be a likely typo, else "".
 func suggest(word string, candidates []string) string {
-	best, bestDist := "", 3
+	best, bestDist := "", 0
 	for _, c := range candidates {
-		if dist := editDistance(strings.ToLower(word), c); dist < bestDist && dist <= len(c)/2 {
+		dist := editDistance(strings.ToLower(word), strings.ToLower(c))
+		if dist <= max(1, len(c)/3) && dist < len(c) && (best == "" || dist < bestDist) {
 			best, bestDist = c, dist
 		}
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -115,106 +116,124 @@ type clientWriteError struct{ err error }
 func (e *clientWriteError) Error() string { return "writing to client: " + e.err.Error() }
 func (e *clientWriteError) Unwrap() error { return e.err }
 
-// copyResponseBody streams the upstream body to the client as it arrives,
-// flushing whenever the upstream has nothing more buffered, so that SSE and
-// chunked streams are never held back. Each wait for upstream bytes is
-// bounded by idle. It returns the bytes written and an error that is either
-// a *clientWriteError or an upstream read error.
+// copyResponseBody streams the upstream body to the client as it arrives:
+// whatever was relayed is flushed to the client before the proxy blocks
+// waiting for more from the upstream, so SSE and chunked streams are never
+// held back, while a body that arrives whole is written in one go. Each
+// wait for upstream bytes is bounded by idle. It returns the bytes written
+// and an error that is either a *clientWriteError or an upstream read error.
 func copyResponseBody(w http.ResponseWriter, c net.Conn, r *bufio.Reader, rh *respHead, idle time.Duration) (int64, error) {
-	fl, _ := w.(http.Flusher)
-	var written int64
-	// send writes what r holds (at most max bytes; max < 0 = all) to w.
-	send := func(max int64) (int, error) {
-		b, _ := r.Peek(r.Buffered())
-		if max >= 0 && int64(len(b)) > max {
-			b = b[:max]
-		}
-		n, err := w.Write(b)
-		r.Discard(n)
-		written += int64(n)
-		if err != nil {
-			return n, &clientWriteError{err}
-		}
-		if r.Buffered() == 0 && fl != nil {
-			fl.Flush()
-		}
-		return n, nil
-	}
-	// fill waits for at least one byte from the upstream.
-	fill := func() error {
-		if r.Buffered() > 0 {
-			return nil
-		}
-		c.SetReadDeadline(time.Now().Add(idle))
-		_, err := r.Peek(1)
-		return err
-	}
+	bc := bodyCopier{w: w, c: c, r: r, idle: idle}
+	bc.fl, _ = w.(http.Flusher)
+	err := bc.copy(rh)
+	return bc.written, err
+}
+
+// bodyCopier relays one response body.
+type bodyCopier struct {
+	w       http.ResponseWriter
+	fl      http.Flusher
+	c       net.Conn
+	r       *bufio.Reader
+	idle    time.Duration
+	written int64
+	pending bool // bytes written to w since the last flush
+}
+
+func (bc *bodyCopier) copy(rh *respHead) error {
 	switch {
 	case rh.chunked:
 		for {
-			size, err := readChunkSize(r, c, idle)
+			size, err := bc.chunkSize()
 			if err != nil {
-				return written, err
+				return err
 			}
 			if size == 0 {
-				return written, readTrailer(r, c, idle)
+				return bc.trailer()
 			}
 			for size > 0 {
-				if err := fill(); err != nil {
-					return written, unexpected(err)
+				if err := bc.fill(); err != nil {
+					return unexpected(err)
 				}
-				n, err := send(size)
+				n, err := bc.send(size)
 				if err != nil {
-					return written, err
+					return err
 				}
 				size -= int64(n)
 			}
-			if err := expectCRLF(r, c, idle); err != nil {
-				return written, err
+			if err := bc.crlf(); err != nil {
+				return err
 			}
 		}
 	case rh.untilClose:
 		for {
-			if err := fill(); err != nil {
+			if err := bc.fill(); err != nil {
 				if err == io.EOF {
-					return written, nil
+					return nil
 				}
-				return written, err
+				return err
 			}
-			if _, err := send(-1); err != nil {
-				return written, err
+			if _, err := bc.send(-1); err != nil {
+				return err
 			}
 		}
 	default:
 		for remaining := rh.contentLength; remaining > 0; {
-			if err := fill(); err != nil {
-				return written, unexpected(err)
+			if err := bc.fill(); err != nil {
+				return unexpected(err)
 			}
-			n, err := send(remaining)
+			n, err := bc.send(remaining)
 			if err != nil {
-				return written, err
+				return err
 			}
 			remaining -= int64(n)
 		}
-		return written, nil
+		return nil
 	}
 }
 
-// unexpected turns an EOF in the middle of a framed body into
-// io.ErrUnexpectedEOF.
-func unexpected(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
+// send writes what r holds (at most max bytes; max < 0 = all) to w.
+func (bc *bodyCopier) send(max int64) (int, error) {
+	b, _ := bc.r.Peek(bc.r.Buffered())
+	if max >= 0 && int64(len(b)) > max {
+		b = b[:max]
 	}
+	n, err := bc.w.Write(b)
+	bc.r.Discard(n)
+	bc.written += int64(n)
+	bc.pending = bc.pending || n > 0
+	if err != nil {
+		return n, &clientWriteError{err}
+	}
+	return n, nil
+}
+
+// wait is called before blocking on the upstream: it flushes what the
+// client has not been sent yet and arms the idle deadline.
+func (bc *bodyCopier) wait() {
+	if bc.pending && bc.fl != nil {
+		bc.fl.Flush()
+		bc.pending = false
+	}
+	bc.c.SetReadDeadline(time.Now().Add(bc.idle))
+}
+
+// fill waits for at least one byte from the upstream.
+func (bc *bodyCopier) fill() error {
+	if bc.r.Buffered() > 0 {
+		return nil
+	}
+	bc.wait()
+	_, err := bc.r.Peek(1)
 	return err
 }
 
-// readLine reads one line of a chunked body (size line or trailer field).
-func readLine(r *bufio.Reader, c net.Conn, idle time.Duration) ([]byte, error) {
-	if r.Buffered() == 0 {
-		c.SetReadDeadline(time.Now().Add(idle))
+// line reads one line of a chunked body (size line or trailer field).
+func (bc *bodyCopier) line() ([]byte, error) {
+	if bc.r.Buffered() == 0 || bytes.IndexByte(peekAll(bc.r), '\n') < 0 {
+		bc.wait()
 	}
-	line, err := r.ReadSlice('\n')
+	line, err := bc.r.ReadSlice('\n')
 	if err != nil {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return nil, fmt.Errorf("%w: chunk line too long", errBadResponse)
@@ -228,9 +247,14 @@ func readLine(r *bufio.Reader, c net.Conn, idle time.Duration) ([]byte, error) {
 	return line, nil
 }
 
-// readChunkSize reads a chunk-size line, ignoring chunk extensions.
-func readChunkSize(r *bufio.Reader, c net.Conn, idle time.Duration) (int64, error) {
-	line, err := readLine(r, c, idle)
+func peekAll(r *bufio.Reader) []byte {
+	b, _ := r.Peek(r.Buffered())
+	return b
+}
+
+// chunkSize reads a chunk-size line, ignoring chunk extensions.
+func (bc *bodyCopier) chunkSize() (int64, error) {
+	line, err := bc.line()
 	if err != nil {
 		return 0, err
 	}
@@ -265,9 +289,9 @@ func readChunkSize(r *bufio.Reader, c net.Conn, idle time.Duration) (int64, erro
 	return size, nil
 }
 
-// expectCRLF consumes the line end after chunk data.
-func expectCRLF(r *bufio.Reader, c net.Conn, idle time.Duration) error {
-	line, err := readLine(r, c, idle)
+// crlf consumes the line end after chunk data.
+func (bc *bodyCopier) crlf() error {
+	line, err := bc.line()
 	if err != nil {
 		return err
 	}
@@ -277,10 +301,10 @@ func expectCRLF(r *bufio.Reader, c net.Conn, idle time.Duration) error {
 	return nil
 }
 
-// readTrailer consumes (and drops) the trailer section of a chunked body.
-func readTrailer(r *bufio.Reader, c net.Conn, idle time.Duration) error {
+// trailer consumes (and drops) the trailer section of a chunked body.
+func (bc *bodyCopier) trailer() error {
 	for range 64 {
-		line, err := readLine(r, c, idle)
+		line, err := bc.line()
 		if err != nil {
 			return err
 		}
@@ -306,3 +330,12 @@ type discardWriter struct{}
 func (discardWriter) Header() http.Header         { return nil }
 func (discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (discardWriter) WriteHeader(int)             {}
+
+// unexpected turns an EOF in the middle of a framed body into
+// io.ErrUnexpectedEOF.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

@@ -95,8 +95,9 @@ var statePool = sync.Pool{New: func() any {
 func Forward(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *Backend, o *Outbound) error {
 	st := statePool.Get().(*state)
 	defer func() {
+		x.BytesIn = st.body.total
 		clear(st.header)
-		st.body.src = nil
+		st.body = replayBody{buf: st.body.buf[:0]}
 		statePool.Put(st)
 	}()
 	x.Upstream = b.Upstream.Name
@@ -223,4 +224,3 @@ func fnv1aString(s string) uint64 {
 	}
 	return h
 }
-

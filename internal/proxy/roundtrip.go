@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -34,6 +35,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	var (
 		c    *upstream.Conn
 		aerr *attemptError
+		stop func() bool
 	)
 	for try := 0; ; try++ {
 		c, aerr = connect(r.Context(), t, tlsFor(b, t), min(b.Connect, time.Until(deadline)))
@@ -41,11 +43,18 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 			return fail(aerr)
 		}
 		att.Reused = c.Reused
+		// A client that goes away interrupts any wait on the upstream.
+		conn := c.Conn
+		stop = context.AfterFunc(r.Context(), func() { conn.SetDeadline(aLongTimeAgo) })
 		aerr = exchangeHead(c, r, b, o, st, t, deadline, hasBody)
 		if aerr == nil {
 			break
 		}
+		stop()
 		c.Close()
+		if r.Context().Err() != nil {
+			return fail(&attemptError{code: gwerr.ClientClosed, phase: aerr.phase, err: r.Context().Err()})
+		}
 		// A kept-alive connection the target closed while it sat idle fails
 		// with no response byte: that is a keep-alive race, not a target
 		// fault. Resend once on a fresh connection when that is safe.
@@ -64,7 +73,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	x.Status = rh.status
 
 	if mayRetryStatus && b.RetryOnStatus.Has(rh.status) {
-		if discardBody(c.Conn, c.R, rh, b.Read) {
+		if stop() && discardBody(c.Conn, c.R, rh, b.Read) {
 			c.SetDeadline(time.Time{})
 			t.Pool.Put(c)
 		} else {
@@ -76,6 +85,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	x.UpstreamTime = att.Duration
 
 	if rh.upgrade {
+		stop()
 		return relayUpgrade(w, r, x, o, st, c)
 	}
 
@@ -88,9 +98,10 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	n, err := copyResponseBody(w, c.Conn, c.R, rh, b.Read)
 	x.BytesOut = n
 	if err != nil {
+		stop()
 		c.Close()
 		var cwe *clientWriteError
-		if errors.As(err, &cwe) {
+		if errors.As(err, &cwe) || r.Context().Err() != nil {
 			return resClientGone, nil
 		}
 		e := classify(phaseBody, err)
@@ -99,7 +110,9 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 		t.Report(upstream.Result{Failed: true, Latency: time.Since(start)})
 		return 0, e
 	}
-	if rh.close {
+	// The connection goes back to the pool only if the client watcher can
+	// no longer touch it.
+	if !stop() || rh.close {
 		c.Close()
 	} else {
 		c.SetDeadline(time.Time{})
@@ -231,3 +244,6 @@ func closeWrite(c net.Conn) {
 	}
 	c.Close()
 }
+
+// aLongTimeAgo is a deadline in the past: setting it interrupts blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)

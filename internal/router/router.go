@@ -187,5 +187,8 @@ func StripPrefix(path, prefix string) string {
 	case rest[0] == '/':
 		return rest
 	}
-	return path[strings.LastIndexByte(prefix, '/'):]
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		return path[i:]
+	}
+	return path
 }

@@ -180,27 +180,45 @@ func TestSlowHeadAnswersAfterDelay(t *testing.T) {
 	}
 }
 
-func TestSlowHeadStopsWhenClientCloses(t *testing.T) {
-	u := Start(t, SlowHead(time.Hour))
-	c, err := net.Dial("tcp", u.Addr)
-	if err != nil {
-		t.Fatal(err)
+// openConns returns how many connections the upstream is still serving.
+func openConns(u *Upstream) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.active)
+}
+
+func TestWaitingStopsWhenClientCloses(t *testing.T) {
+	tests := []struct {
+		name string
+		b    Behavior
+	}{
+		{"slow head", SlowHead(time.Hour)},
+		{"hang", Hang},
+		{"drip", Drip(2, time.Hour)},
 	}
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	for u.Hits() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	c.Close()
-	// The connection's goroutine must end although the delay has not
-	// passed; otherwise Close would wait for an hour.
-	done := make(chan struct{})
-	go func() { u.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("SlowHead kept waiting after the client closed")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := Start(t, tt.b)
+			c, err := net.Dial("tcp", u.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			for u.Hits() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			c.Close()
+			// The upstream must notice the close long before the wait is over.
+			deadline := time.Now().Add(10 * time.Second)
+			for openConns(u) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the upstream kept the connection after the client closed it")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
 	}
 }
 

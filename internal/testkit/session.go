@@ -262,8 +262,15 @@ func (s *session) wait(d time.Duration) bool {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		if _, err := s.br.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			close(gone)
+		// Peek one byte past what is buffered until the buffer is full, so
+		// that a close after pipelined bytes is noticed too.
+		for n := 1; n <= s.br.Size(); n = s.br.Buffered() + 1 {
+			if _, err := s.br.Peek(n); err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					close(gone)
+				}
+				return
+			}
 		}
 	}()
 	stop := func() {

@@ -138,8 +138,11 @@ func (u *Upstream) Conns() int64 { return u.conns.Load() }
 // Probes returns the number of health probes answered (see WithHealth).
 func (u *Upstream) Probes() int64 { return u.probes.Load() }
 
-// LastRequest returns the most recent request recorded (its head, and its
-// body once read), or the zero RecordedRequest when there is none.
+// LastRequest returns the most recently recorded request, or the zero
+// RecordedRequest when there is none. A request counts in Hits as soon as its
+// head is read and is recorded once its body has been read, before its
+// Behavior acts; so by the time a client sees any answer or fault, the
+// request is recorded.
 func (u *Upstream) LastRequest() RecordedRequest {
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -144,7 +144,9 @@ func TestRespondAndStatus(t *testing.T) {
 }
 
 func TestRespondSendsDeliberatelyWrongLength(t *testing.T) {
-	u := Start(t, Respond(http.StatusOK, http.Header{"Content-Length": {"10"}}, "short"))
+	// Connection: close in the scripted header ends the connection after the
+	// short body, so the client sees it truncated instead of waiting.
+	u := Start(t, Respond(http.StatusOK, http.Header{"Content-Length": {"10"}, "Connection": {"close"}}, "short"))
 	_, body, err := get(t, u.Client(), u.URL+"/")
 	if err == nil {
 		t.Fatalf("got body %q and no error, want a truncated body", body)
@@ -249,10 +251,11 @@ func TestEchoReportsRequest(t *testing.T) {
 
 func TestSequenceIsPerRequestAndRepeatsLast(t *testing.T) {
 	u := Start(t, Sequence(Status(http.StatusServiceUnavailable), Sequence(ResetBeforeHead, Status(http.StatusAccepted))))
-	c := u.Client()
+	// A fresh client per request: net/http silently retries an idempotent
+	// request that fails on a reused connection, which would skip a step.
 	want := []int{503, 0, 202, 202}
 	for i, w := range want {
-		status, _, err := get(t, c, u.URL+"/")
+		status, _, err := get(t, u.Client(), u.URL+"/")
 		if w == 0 {
 			if err == nil {
 				t.Fatalf("request %d: got %d, want a transport error", i+1, status)
@@ -263,10 +266,13 @@ func TestSequenceIsPerRequestAndRepeatsLast(t *testing.T) {
 			t.Fatalf("request %d: got %d, %v; want %d", i+1, status, err, w)
 		}
 	}
+	if got := u.Hits(); got != int64(len(want)) {
+		t.Errorf("Hits() = %d, want %d", got, len(want))
+	}
 	// Installing the sequence again starts it over.
 	u.Set(Sequence(Status(http.StatusTeapot), OK))
 	for i, w := range []int{http.StatusTeapot, http.StatusOK} {
-		if status, _, err := get(t, c, u.URL+"/"); err != nil || status != w {
+		if status, _, err := get(t, u.Client(), u.URL+"/"); err != nil || status != w {
 			t.Fatalf("after Set, request %d: got %d, %v; want %d", i+1, status, err, w)
 		}
 	}

@@ -15,7 +15,8 @@ const latencyDecay = 10e9
 
 // latencyEWMA is a peak-sensitive, time-decayed moving average of response
 // latency (Finagle's and linkerd's peak EWMA): a sample above the current
-// estimate replaces it at once, lower samples pull it down gradually.
+// estimate replaces it at once, a lower one pulls it down with a weight that
+// grows with the time since the previous sample.
 // Writers serialise on mu; readers load the two atomics without locking.
 type latencyEWMA struct {
 	mu    sync.Mutex
@@ -25,13 +26,17 @@ type latencyEWMA struct {
 
 // observe folds one request's latency into the estimate at time now. A
 // failed request counts as at least twice the current estimate, so a
-// target that fails fast does not look fast.
+// target that fails fast does not look fast; a failure of unknown latency
+// on a target without an estimate is ignored rather than taken as zero.
 func (l *latencyEWMA) observe(now int64, rtt float64, failed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	v := math.Float64frombits(l.value.Load())
 	stamp := l.stamp.Load()
-	if failed && stamp != 0 {
+	if failed {
+		if stamp == 0 && rtt <= 0 {
+			return
+		}
 		rtt = max(rtt, 2*v)
 	}
 	next := rtt

@@ -78,7 +78,7 @@ const (
 )
 
 func ejectedUntil(until int64) uint64 { return uint64(until) << passiveShift }
-func wordUntil(w uint64) int64       { return int64(w >> passiveShift) }
+func wordUntil(w uint64) int64        { return int64(w >> passiveShift) }
 
 // avail is what a target can do for a Pick right now.
 type avail uint8

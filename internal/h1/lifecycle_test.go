@@ -110,13 +110,13 @@ func TestContextCancellation(t *testing.T) {
 			if err := r.Context().Err(); err != nil {
 				w.WriteHeader(http.StatusInternalServerError)
 			}
-			io.WriteString(w, r.URL.Path)
+			io.WriteString(w, r.Method+" "+r.URL.Path)
 		}))
 		rc := dialRaw(t, ts.addr)
 		rc.write("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
 		time.Sleep(100 * time.Millisecond) // the background read is running now
 		rc.write("GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
-		for _, want := range []string{"/slow", "/next"} {
+		for _, want := range []string{"GET /slow", "GET /next"} {
 			resp := rc.response("GET")
 			if got := bodyString(t, resp); resp.StatusCode != 200 || got != want {
 				t.Errorf("status %d body %q, want 200 %q", resp.StatusCode, got, want)

@@ -206,3 +206,7 @@ func checkProblem(t *testing.T, resp *http.Response, body []byte, status int, co
 	}
 	return p
 }
+
+func writeFile(path, content string) error {
+	return os.WriteFile(path, []byte(content), 0o600)
+}

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -604,5 +606,75 @@ func TestRequestFields(t *testing.T) {
 	}
 	if !s.body {
 		t.Error("Body is not http.NoBody for a request without one")
+	}
+}
+
+// countingListener counts the Write calls on its connections.
+type countingListener struct {
+	net.Listener
+	writes atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, writes: &l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestOneWritePerResponse pins that a small response leaves in a single
+// write: status line, header and body together.
+func TestOneWritePerResponse(t *testing.T) {
+	tests := []struct {
+		name, method string
+		handler      http.HandlerFunc
+	}{
+		{"small body", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Request-Id", "abc")
+			io.WriteString(w, `{"ok":true}`)
+		}},
+		{"body of several writes", "GET", func(w http.ResponseWriter, r *http.Request) {
+			for range 10 {
+				io.WriteString(w, strings.Repeat("z", 300))
+			}
+		}},
+		{"no body", "GET", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }},
+		{"HEAD", "HEAD", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") }},
+		{"declared length", "GET", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "2")
+			io.WriteString(w, "ok")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl := &countingListener{Listener: ln}
+			s := &Server{Handler: tt.handler}
+			go s.Serve(cl)
+			defer s.Close()
+			rc := dialRaw(t, ln.Addr().String())
+			for i := range 3 {
+				rc.write(tt.method + " / HTTP/1.1\r\nHost: h\r\n\r\n")
+				rc.response(tt.method)
+				if got := cl.writes.Load(); got != int64(i+1) {
+					t.Fatalf("after %d responses: %d writes", i+1, got)
+				}
+			}
+		})
 	}
 }

@@ -205,7 +205,6 @@ func (c *conn) setup() {
 	c.body.c = c
 	c.hbuf = make([]byte, 0, 512)
 	c.wbuf = make([]byte, 0, wbufCap)
-	c.te[0] = "chunked"
 }
 
 // serveRequest reads, dispatches and answers one request. It reports
@@ -254,6 +253,7 @@ func (c *conn) serveRequest() bool {
 	c.body.reset(h)
 	switch {
 	case h.chunked:
+		c.te[0] = "chunked"
 		r.Body, r.ContentLength, r.TransferEncoding = &c.body, -1, c.te[:]
 	case h.contentLength > 0:
 		r.Body, r.ContentLength = &c.body, h.contentLength

@@ -262,7 +262,8 @@ func (w *response) commit(final bool) {
 		w.mode = frameClose
 		w.closeAfter = true
 	}
-	if c.srv.shutdown.Load() || c.expectsUnreadBody() {
+	// After 101 the connection no longer speaks HTTP/1.1, unless hijacked.
+	if w.status == http.StatusSwitchingProtocols || c.srv.shutdown.Load() || c.expectsUnreadBody() {
 		w.closeAfter = true
 	}
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -59,8 +60,13 @@ func TestSmuggling(t *testing.T) {
 		{"101 header fields", "GET / HTTP/1.1\r\n" + host + strings.Repeat("X-A: 1\r\n", 100) + "\r\n", 431, CodeRequestHeaderTooLarge},
 		{"unsupported Expect", "GET / HTTP/1.1\r\n" + host + "Expect: something\r\n\r\n", 417, CodeExpectationFailed},
 	}
-	var ran []string
+	var (
+		mu  sync.Mutex
+		ran []string
+	)
 	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
 		ran = append(ran, r.URL.Path)
 	}), func(s *Server) { s.ErrorHandler = problemHandler })
 	for _, tt := range tests {
@@ -85,6 +91,8 @@ func TestSmuggling(t *testing.T) {
 			rc.expectClosed()
 		})
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(ran) > 0 {
 		t.Errorf("handler ran for %v", ran)
 	}

@@ -22,7 +22,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	st *state, t *upstream.Target, deadline time.Time, hasBody, mayRetryStatus bool) (result, *attemptError) {
 	defer t.Release()
 	start := time.Now()
-	att := exchange.Attempt{Target: t.URL.String()}
+	att := exchange.Attempt{Target: t.Name}
 	fail := func(e *attemptError) (result, *attemptError) {
 		att.Code, att.Error, att.Duration = e.code, e.err.Error(), time.Since(start)
 		x.AddAttempt(att)
@@ -165,15 +165,17 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 
 // setGatewayHeaders adds the headers the gateway puts on every response.
 func setGatewayHeaders(h http.Header, x *exchange.Exchange, o *Outbound) {
-	h["X-Request-Id"] = []string{o.RequestID}
-	buf := make([]byte, 0, 64)
-	buf = append(buf, "gateway;dur="...)
-	buf = strconv.AppendFloat(buf, float64(time.Since(x.Start))/1e6, 'f', 1, 64)
+	var buf [64]byte
+	b := append(buf[:0], "gateway;dur="...)
+	b = strconv.AppendFloat(b, float64(time.Since(x.Start))/1e6, 'f', 1, 64)
 	if x.UpstreamTime > 0 {
-		buf = append(buf, ", upstream;dur="...)
-		buf = strconv.AppendFloat(buf, float64(x.UpstreamTime)/1e6, 'f', 1, 64)
+		b = append(b, ", upstream;dur="...)
+		b = strconv.AppendFloat(b, float64(x.UpstreamTime)/1e6, 'f', 1, 64)
 	}
-	h["Server-Timing"] = []string{string(buf)}
+	vals := make([]string, 2) // one allocation for both header values
+	vals[0], vals[1] = o.RequestID, string(b)
+	h["X-Request-Id"] = vals[0:1:1]
+	h["Server-Timing"] = vals[1:2:2]
 }
 
 // tlsFor returns the TLS client config for t.

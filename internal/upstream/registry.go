@@ -186,6 +186,7 @@ func (r *Registry) newTarget(upstream string, p parsedTarget, u *Upstream, weigh
 		Host:     p.host,
 		TLS:      p.tls,
 		Pool:     NewPool(u.maxIdle, u.idleTimeout),
+		Name:     p.url.String(),
 		upstream: upstream,
 		key:      p.key,
 		log:      r.log,

@@ -40,6 +40,8 @@ type Target struct {
 	TLS bool
 	// Pool holds the target's idle keep-alive connections.
 	Pool *Pool
+	// Name is URL as a string, for logs and the request log.
+	Name string
 
 	upstream string // the owning upstream's name, for logs
 	key      string // scheme://Addr: the target's identity within its upstream

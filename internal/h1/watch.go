@@ -27,6 +27,9 @@ type watch struct {
 	reading  bool        // the background read is running
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// peer, when set by the handler, is interrupted (its deadline set in the
+	// past) when the client goes away: see response.WatchClientClose.
+	peer deadliner
 
 	// Set by the background read.
 	b    [1]byte // a byte of the next request, if n == 1
@@ -42,7 +45,7 @@ func (c *conn) watchStart(bodyDone bool, cancel context.CancelFunc) {
 	w := &c.watch
 	w.mu.Lock()
 	w.armed, w.start, w.bodyDone, w.elapsed = true, time.Now(), bodyDone, false
-	w.cancel, w.n, w.gone = cancel, 0, false
+	w.cancel, w.n, w.gone, w.peer = cancel, 0, false, nil
 	switch {
 	case w.timer == nil:
 		w.timer = time.AfterFunc(slowHandlerAfter, c.onSlow)
@@ -109,10 +112,42 @@ func (c *conn) backgroundRead() {
 	gone := n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 	w.gone = gone
 	cancel := w.cancel
+	if gone && w.peer != nil {
+		w.peer.SetDeadline(aLongTimeAgo)
+	}
 	w.mu.Unlock()
 	if gone {
 		cancel()
 	}
+}
+
+// deadliner is what WatchClientClose interrupts: typically the handler's
+// connection to an upstream.
+type deadliner interface {
+	SetDeadline(t time.Time) error
+}
+
+// WatchClientClose makes the engine interrupt peer (by setting its deadline
+// in the past) if the client closes the connection while the handler runs.
+// It is the allocation-free equivalent of context.AfterFunc on the request
+// context for that one purpose. One peer is watched at a time; the handler
+// must call UnwatchClientClose before it reuses or releases peer.
+func (w *response) WatchClientClose(peer interface{ SetDeadline(time.Time) error }) {
+	c := w.c
+	c.watch.mu.Lock()
+	c.watch.peer = peer
+	c.watch.mu.Unlock()
+}
+
+// UnwatchClientClose stops watching. It reports true when the peer was not
+// interrupted, so it may be reused; false when the client went away and the
+// peer's deadline was set in the past.
+func (w *response) UnwatchClientClose() bool {
+	c := w.c
+	c.watch.mu.Lock()
+	defer c.watch.mu.Unlock()
+	c.watch.peer = nil
+	return !c.watch.gone
 }
 
 // watchEnd stops the timer when the connection ends.
@@ -168,3 +203,9 @@ func (w *response) SetReadDeadline(t time.Time) error {
 	c.deadlineSet = true
 	return c.rwc.SetReadDeadline(t)
 }
+
+// The proxy detects this capability by interface assertion.
+var _ interface {
+	WatchClientClose(peer interface{ SetDeadline(time.Time) error })
+	UnwatchClientClose() bool
+} = (*response)(nil)

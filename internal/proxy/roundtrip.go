@@ -35,7 +35,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	var (
 		c    *upstream.Conn
 		aerr *attemptError
-		stop func() bool
+		cw   closeWatch
 	)
 	for try := 0; ; try++ {
 		c, aerr = connect(r.Context(), t, tlsFor(b, t), min(b.Connect, time.Until(deadline)))
@@ -44,13 +44,12 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 		}
 		att.Reused = c.Reused
 		// A client that goes away interrupts any wait on the upstream.
-		conn := c.Conn
-		stop = context.AfterFunc(r.Context(), func() { conn.SetDeadline(aLongTimeAgo) })
+		cw.start(w, r, c.Conn)
 		aerr = exchangeHead(c, r, b, o, st, t, deadline, hasBody)
 		if aerr == nil {
 			break
 		}
-		stop()
+		cw.stop()
 		c.Close()
 		if r.Context().Err() != nil {
 			return fail(&attemptError{code: gwerr.ClientClosed, phase: aerr.phase, err: r.Context().Err()})
@@ -73,7 +72,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	x.Status = rh.status
 
 	if mayRetryStatus && b.RetryOnStatus.Has(rh.status) {
-		if stop() && discardBody(c.Conn, c.R, rh, b.Read) {
+		if cw.stop() && discardBody(c.Conn, c.R, rh, b.Read) {
 			c.SetDeadline(time.Time{})
 			t.Pool.Put(c)
 		} else {
@@ -85,7 +84,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	x.UpstreamTime = att.Duration
 
 	if rh.upgrade {
-		stop()
+		cw.stop()
 		return relayUpgrade(w, r, x, o, st, c)
 	}
 
@@ -98,7 +97,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	n, err := copyResponseBody(w, c.Conn, c.R, rh, b.Read)
 	x.BytesOut = n
 	if err != nil {
-		stop()
+		cw.stop()
 		c.Close()
 		var cwe *clientWriteError
 		if errors.As(err, &cwe) || r.Context().Err() != nil {
@@ -112,7 +111,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	}
 	// The connection goes back to the pool only if the client watcher can
 	// no longer touch it.
-	if !stop() || rh.close {
+	if !cw.stop() || rh.close {
 		c.Close()
 	} else {
 		c.SetDeadline(time.Time{})
@@ -249,3 +248,44 @@ func closeWrite(c net.Conn) {
 
 // aLongTimeAgo is a deadline in the past: setting it interrupts blocked I/O.
 var aLongTimeAgo = time.Unix(1, 0)
+
+// clientCloseWatcher is implemented by response writers (the h1 engine's)
+// that can interrupt an upstream connection without allocating when the
+// client goes away.
+type clientCloseWatcher interface {
+	WatchClientClose(peer interface{ SetDeadline(time.Time) error })
+	UnwatchClientClose() bool
+}
+
+// closeWatch interrupts waits on an upstream connection when the client
+// goes away, through the engine's watcher when it has one, else through
+// the request context.
+type closeWatch struct {
+	ccw     clientCloseWatcher
+	stopCtx func() bool
+}
+
+func (cw *closeWatch) start(w http.ResponseWriter, r *http.Request, c net.Conn) {
+	if ccw, ok := w.(clientCloseWatcher); ok {
+		cw.ccw = ccw
+		ccw.WatchClientClose(c)
+		return
+	}
+	cw.stopCtx = context.AfterFunc(r.Context(), func() { c.SetDeadline(aLongTimeAgo) })
+}
+
+// stop ends the watch; it reports false when the connection was (or may
+// be being) interrupted and must not be reused.
+func (cw *closeWatch) stop() bool {
+	switch {
+	case cw.ccw != nil:
+		ok := cw.ccw.UnwatchClientClose()
+		cw.ccw = nil
+		return ok
+	case cw.stopCtx != nil:
+		ok := cw.stopCtx()
+		cw.stopCtx = nil
+		return ok
+	}
+	return true
+}

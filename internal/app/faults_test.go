@@ -1,9 +1,12 @@
 package app
 
 import (
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +160,28 @@ func TestSuccessHeaders(t *testing.T) {
 	resp, _, _ = h.do("GET", "/a", nil, map[string]string{"X-Request-Id": "bad id\twith space"})
 	if got := resp.Header.Get("X-Request-Id"); got == "" || strings.Contains(got, " ") {
 		t.Errorf("X-Request-Id = %q", got)
+	}
+}
+
+// TestHTTPSUpstreamTrusted: an https target whose CA is configured is
+// reached over TLS, with keep-alive reuse.
+func TestHTTPSUpstreamTrusted(t *testing.T) {
+	u := testkit.StartTLS(t, testkit.OK)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: u.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startGateway(t, oneTarget(fmt.Sprintf("tls: { ca_file: %q }", ca), "https://"+u.Addr))
+	for i := 0; i < 3; i++ {
+		resp, body := h.get("/secure")
+		if resp.StatusCode != 200 || string(body) != "GET /secure\n" {
+			t.Fatalf("got %d %q", resp.StatusCode, body)
+		}
+	}
+	if c := u.Conns(); c != 1 {
+		t.Errorf("3 requests used %d TLS connections, want 1 (keep-alive)", c)
+	}
+	if sni := u.LastRequest().TLSServerName; sni != "" && sni != "127.0.0.1" {
+		t.Errorf("SNI = %q", sni)
 	}
 }

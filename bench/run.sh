@@ -53,6 +53,7 @@ declare -A PORT=(
 	[direct]=$P_UPSTREAM [sluice]=$P_SLUICE [sluice_log]=$P_SLUICE_LOG
 	[nginx]=$P_NGINX [haproxy]=$P_HAPROXY [caddy]=$P_CADDY)
 declare -A SKIP=()   # target -> reason it is not measured
+declare -A PID=()    # process name -> pid, for liveness checks
 SCENARIOS=(1k 16k)
 declare -A SCEN_BYTES=([1k]=1024 [16k]=16384)
 
@@ -121,14 +122,14 @@ start() {
 	local name=$1; shift
 	"$@" >"$TMP/$name.log" 2>&1 &
 	PIDS+=($!)
-	eval "PID_$name=$!"
+	PID[$name]=$!
 }
 
 # wait_ready TARGET waits up to 15 s for TARGET to answer /bench/1k with 200.
 wait_ready() {
-	local t=$1 pidvar="PID_$1" i
+	local t=$1 i
 	for ((i = 0; i < 150; i++)); do
-		if [[ -n ${!pidvar:-} ]] && ! kill -0 "${!pidvar}" 2>/dev/null; then return 1; fi
+		if [[ -n ${PID[$t]:-} ]] && ! kill -0 "${PID[$t]}" 2>/dev/null; then return 1; fi
 		[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$t]}/bench/1k" 2>/dev/null) == 200 ]] && return 0
 		sleep 0.1
 	done
@@ -319,7 +320,7 @@ gen_configs
 
 log "starting upstream and peers (temp dir $TMP)"
 start upstream nginx -p "$TMP/upstream" -e "$TMP/upstream/error.log" -c "$TMP/upstream/nginx.conf"
-PID_direct=$PID_upstream
+PID[direct]=${PID[upstream]}
 wait_ready direct || { cat "$TMP/upstream.log" "$TMP/upstream/error.log" >&2 2>/dev/null; die "the upstream nginx did not start"; }
 
 start sluice "$SLUICE" serve --config "$TMP/sluice.yaml" --data "$TMP/sluice-data"
@@ -333,7 +334,7 @@ FATAL=()
 for t in "${TARGETS[@]}"; do
 	[[ -n ${SKIP[$t]:-} ]] && continue
 	if ! wait_ready "$t"; then
-		SKIP[$t]="failed to start (see results/$STAMP/$t.log)"
+		SKIP[$t]="failed to start (see bench/results/$STAMP/$t.log)"
 		[[ $t == sluice* ]] && FATAL+=("$t did not start")
 		continue
 	fi
@@ -352,8 +353,8 @@ for t in "${TARGETS[@]}"; do [[ -n ${SKIP[$t]:-} ]] && log "skipping ${NAME[$t]}
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 GO_VERSION=$(go version 2>/dev/null | awk '{ print $3 }' || true)
-V_SLUICE=$("$SLUICE" version 2>&1 | head -1)
-V_NGINX=$(nginx -v 2>&1 | sed 's/^nginx version: //')
+V_SLUICE=$("$SLUICE" version 2>&1 | head -1 || true)
+V_NGINX=$(nginx -v 2>&1 | sed 's/^nginx version: nginx\///')
 V_HAPROXY=$(command -v haproxy >/dev/null && haproxy -v 2>&1 | head -1 | awk '{ print $3 }' || echo n/a)
 V_CADDY=$(command -v caddy >/dev/null && caddy version 2>&1 | head -1 || echo n/a)
 V_WRK=$(wrk -v 2>&1 | head -1 | awk '{ print $2 }' || true)
@@ -382,8 +383,7 @@ LOADAVG_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # but say it plainly.
 for t in sluice sluice_log nginx haproxy caddy; do
 	[[ -n ${SKIP[$t]:-} ]] && continue
-	pidvar="PID_$t"
-	if ! kill -0 "${!pidvar}" 2>/dev/null; then
+	if ! kill -0 "${PID[$t]}" 2>/dev/null; then
 		log "${NAME[$t]} exited during the run"
 		[[ $t == sluice* ]] && FATAL+=("$t exited during the run")
 	fi
@@ -496,7 +496,7 @@ headline() { # headline SCENARIO
 	echo "  proxies the same route \`/bench\` to it over loopback, and every target's answer was checked"
 	echo "  byte for byte against the body before the load."
 	echo "- Load: \`wrk -t$THREADS -c$CONNS -d${DURATION}s --latency\` (HTTP/1.1 keep-alive), after a ${WARMUP} s warm-up"
-	echo "  with the same settings. $RUNS rounds; each round runs every target once, in turn. RPS is the"
+	echo "  with the same settings. Rounds: $RUNS; each round runs every target once, in turn. RPS is the"
 	echo "  median of the $RUNS runs; p50/p99 come from the run with the median RPS. \"errors\" adds up"
 	echo "  wrk's non-2xx/3xx responses and socket errors over all runs of the target, warm-ups included."
 	echo "- sluice: \`log: { access: \"off\" }\`, one upstream with one target, keep-alive pool of 128."

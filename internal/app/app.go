@@ -135,7 +135,7 @@ func (a *App) openAccessLog(dest string) (*telemetry.AccessLog, error) {
 		w = f
 	}
 	a.accessOut = telemetry.NewBufferedWriter(w, 64<<10, 200*time.Millisecond)
-	return telemetry.NewAccessLog(slog.NewJSONHandler(a.accessOut, nil)), nil
+	return telemetry.NewAccessLog(a.accessOut), nil
 }
 
 // Start opens the listeners and serves in the background.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"log/slog"
+	"io"
 	"net/netip"
 	"strings"
 	"sync"
@@ -62,7 +62,7 @@ func TestBufferedWriterCloseFlushes(t *testing.T) {
 
 func TestAccessLogLine(t *testing.T) {
 	var out bytes.Buffer
-	al := NewAccessLog(slog.NewJSONHandler(&out, nil))
+	al := NewAccessLog(&out)
 	var x exchange.Exchange
 	x.Reset()
 	x.ID, x.Start, x.Method, x.Host, x.Path = "id-1", time.Now(), "GET", "api", "/p"
@@ -92,7 +92,24 @@ func TestAccessLogLine(t *testing.T) {
 	if strings.Count(out.String(), "\n") != 1 {
 		t.Error("not one line")
 	}
+	if m["level"] != "INFO" || m["msg"] != "request" || m["time"] == nil {
+		t.Errorf("slog-shaped prefix missing: %v", m)
+	}
 	if NewAccessLog(nil).Enabled() {
-		t.Error("nil handler must disable the log")
+		t.Error("nil writer must disable the log")
+	}
+}
+
+func BenchmarkAccessLogLine(b *testing.B) {
+	var x exchange.Exchange
+	x.Reset()
+	x.ID, x.Start, x.Method, x.Host, x.Path = "0123456789abcdef0123456789abcdef", time.Now(), "GET", "api.example.com", "/orders/42"
+	x.ClientIP = netip.MustParseAddr("192.0.2.1")
+	x.Route, x.Upstream, x.Status = "orders", "orders", 200
+	x.AddAttempt(exchange.Attempt{Target: "http://10.0.0.5:9001", Status: 200, Duration: 1500 * time.Microsecond, Reused: true})
+	al := NewAccessLog(io.Discard)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		al.Log(&x)
 	}
 }

@@ -21,18 +21,11 @@ func (u *Upstream) pickRoundRobin(tried []*Target, c *instant) (*Target, bool) {
 	for range u.maxAttempts() {
 		best := -1
 		var total int64
-		for i, t := range u.targets {
+		for i := range u.targets {
+			if !u.eligible(i, tried, c, &full) {
+				continue
+			}
 			w := u.weights[i]
-			if w == 0 || contains(tried, t) {
-				continue
-			}
-			switch t.check(u.maxConns, c) {
-			case availDown:
-				continue
-			case availFull:
-				full = true
-				continue
-			}
 			cur[i] += w
 			total += w
 			if best < 0 || cur[i] > cur[best] {
@@ -65,19 +58,12 @@ func (u *Upstream) pickLeastConn(tried []*Target, c *instant) (*Target, bool) {
 	for range u.maxAttempts() {
 		best := -1
 		var bestLoad, bestW, tieW int64
-		for i, t := range u.targets {
+		for i := range u.targets {
+			if !u.eligible(i, tried, c, &full) {
+				continue
+			}
 			w := u.weights[i]
-			if w == 0 || contains(tried, t) {
-				continue
-			}
-			switch t.check(u.maxConns, c) {
-			case availDown:
-				continue
-			case availFull:
-				full = true
-				continue
-			}
-			load := t.inflight.Load()
+			load := u.targets[i].inflight.Load()
 			// load/w against bestLoad/bestW, without division.
 			switch l, r := load*bestW, bestLoad*w; {
 			case best < 0 || l < r:
@@ -236,4 +222,22 @@ func mix64(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
+}
+
+// eligible reports whether target i may be picked now: it has weight, was
+// not tried yet, and is up with a free connection slot. A target that is up
+// but at its connection limit sets *full.
+func (u *Upstream) eligible(i int, tried []*Target, c *instant, full *bool) bool {
+	t := u.targets[i]
+	if u.weights[i] == 0 || contains(tried, t) {
+		return false
+	}
+	switch t.check(u.maxConns, c) {
+	case availDown:
+		return false
+	case availFull:
+		*full = true
+		return false
+	}
+	return true
 }

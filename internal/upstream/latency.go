@@ -149,14 +149,7 @@ func (u *Upstream) draw(tried []*Target, c *instant, not int) int {
 func (u *Upstream) cheapest(tried []*Target, c *instant, now int64) (int, bool) {
 	best, full := -1, false
 	for i, t := range u.targets {
-		if u.weights[i] == 0 || contains(tried, t) {
-			continue
-		}
-		switch t.check(u.maxConns, c) {
-		case availDown:
-			continue
-		case availFull:
-			full = true
+		if !u.eligible(i, tried, c, &full) {
 			continue
 		}
 		if best < 0 || cheaper(t, u.targets[best], now) {

@@ -1,6 +1,11 @@
 package app
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +138,60 @@ func TestLargeBodyNotReplayed(t *testing.T) {
 	checkProblem(t, resp, body, 502, "upstream_reset")
 	if u.Hits() != 1 {
 		t.Errorf("hits = %d, want 1", u.Hits())
+	}
+}
+
+// TestWriteTimeout: an upstream that stops reading the request body makes
+// the write time out instead of hanging the request.
+func TestWriteTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accept and never read
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	h := startGateway(t, oneTarget("retries: 0\ntimeouts: { write: 300ms, read: 20s, total: 60s }", "http://"+ln.Addr().String()))
+	start := time.Now()
+	// Far more than the socket buffers hold, so the write blocks. The body
+	// is sent from its own goroutine over a raw connection so the client
+	// reads the early answer however the server closes.
+	c, err := net.Dial("tcp", h.app.ProxyAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const size = 64 << 20
+	fmt.Fprintf(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)
+	go func() {
+		chunk := []byte(strings.Repeat("b", 64<<10))
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	checkProblem(t, resp, body, 504, "upstream_timeout")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v: the write timeout did not fire", d)
 	}
 }

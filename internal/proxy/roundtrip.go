@@ -145,7 +145,13 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 		if errors.As(werr, &cbe) {
 			return classify(phaseWrite, werr)
 		}
-		c.SetReadDeadline(time.Now().Add(min(b.Read, time.Until(deadline))))
+		wait := min(b.Read, time.Until(deadline))
+		if werr != nil {
+			// The target stopped taking the body. If it answered early
+			// (say 413), the answer is already here; do not wait long.
+			wait = min(wait, earlyAnswerGrace)
+		}
+		c.SetReadDeadline(time.Now().Add(wait))
 	} else {
 		werr = c.W.Flush()
 	}
@@ -245,6 +251,10 @@ func closeWrite(c net.Conn) {
 	}
 	c.Close()
 }
+
+// earlyAnswerGrace is how long the proxy looks for a response after the
+// target stopped reading the request body.
+const earlyAnswerGrace = 250 * time.Millisecond
 
 // aLongTimeAgo is a deadline in the past: setting it interrupts blocked I/O.
 var aLongTimeAgo = time.Unix(1, 0)

@@ -139,7 +139,7 @@ func validate(path string, stdout, stderr io.Writer) int {
 	}
 	reg := upstream.NewRegistry(nil)
 	defer reg.Close()
-	if _, err := snapshot.Build(cfg, reg, 0); err != nil {
+	if _, err := snapshot.Build(cfg, reg, 0, snapshot.Options{}); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", path, err)
 		return 1
 	}

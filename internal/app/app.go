@@ -23,6 +23,7 @@ import (
 	"github.com/sluicegw/sluice/internal/gateway"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/h1"
+	"github.com/sluicegw/sluice/internal/plugin"
 	"github.com/sluicegw/sluice/internal/snapshot"
 	"github.com/sluicegw/sluice/internal/telemetry"
 	"github.com/sluicegw/sluice/internal/upstream"
@@ -51,6 +52,7 @@ type App struct {
 	cfg      atomic.Pointer[config.Config]
 	version  atomic.Uint64
 	reg      *upstream.Registry
+	plugins  *plugin.State
 	gw       *gateway.Gateway
 
 	accessOut *telemetry.BufferedWriter
@@ -90,7 +92,8 @@ func New(opts Options) (*App, error) {
 		return nil, err
 	}
 	a.reg = upstream.NewRegistry(a.log)
-	snap, err := snapshot.Build(cfg, a.reg, a.version.Add(1))
+	a.plugins = plugin.NewState()
+	snap, err := snapshot.Build(cfg, a.reg, a.version.Add(1), a.snapOpts())
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -98,6 +101,11 @@ func New(opts Options) (*App, error) {
 	a.gw = gateway.New(snap, access, a.log)
 	a.reg.Commit(snap.Upstreams)
 	return a, nil
+}
+
+// snapOpts are the long-lived services snapshots are built with.
+func (a *App) snapOpts() snapshot.Options {
+	return snapshot.Options{PluginState: a.plugins, Log: a.log}
 }
 
 // loadConfig reads path, or returns the defaults when path is empty.
@@ -235,7 +243,7 @@ func (a *App) Reload() error {
 // apply builds and swaps in a snapshot for cfg. The caller holds reloadMu.
 func (a *App) apply(cfg *config.Config) error {
 	old := a.cfg.Load()
-	snap, err := snapshot.Build(cfg, a.reg, a.version.Load()+1)
+	snap, err := snapshot.Build(cfg, a.reg, a.version.Load()+1, a.snapOpts())
 	if err != nil {
 		a.log.Error("config reload rejected; still serving the previous config", "error", err.Error())
 		return err

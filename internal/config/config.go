@@ -257,6 +257,10 @@ type Consumer struct {
 	Name        string       `yaml:"name" json:"name"`
 	Groups      []string     `yaml:"groups" json:"groups"`
 	Credentials []Credential `yaml:"credentials" json:"credentials"`
+	// Plugins are consumer-scoped plugin configs: for a request this
+	// consumer makes, they replace the route's or the global config of the
+	// same plugin (plugins that run after authentication only).
+	Plugins map[string]map[string]any `yaml:"plugins" json:"plugins"`
 }
 
 // Credential is one way a consumer authenticates. Which fields are used

@@ -158,6 +158,7 @@ func (v *validator) consumers() {
 		for j := range c.Credentials {
 			v.credential(joinIndex(p+".credentials", j), c.Name, &c.Credentials[j], owners)
 		}
+		v.plugins(p+".plugins", c.Plugins, "consumer")
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/plugin"
 	"github.com/sluicegw/sluice/internal/proxy"
 	"github.com/sluicegw/sluice/internal/router"
 	"github.com/sluicegw/sluice/internal/snapshot"
@@ -44,11 +45,20 @@ func (g *Gateway) Swap(s *snapshot.Snapshot) *snapshot.Snapshot { return g.snap.
 // Snapshot returns the current snapshot.
 func (g *Gateway) Snapshot() *snapshot.Snapshot { return g.snap.Load() }
 
-var exchangePool = sync.Pool{New: func() any { return new(exchange.Exchange) }}
+// request is the pooled per-request state.
+type request struct {
+	x     exchange.Exchange
+	pc    plugin.Ctx
+	chain *plugin.Chain // the matched route's plugins, nil when none
+}
+
+var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := exchangePool.Get().(*exchange.Exchange)
+	rq := requestPool.Get().(*request)
+	rq.chain = nil
+	x := &rq.x
 	x.Reset()
 	x.Start = time.Now()
 	x.ID = requestID(r.Header.Get("X-Request-Id"))
@@ -59,14 +69,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	trusted := peer.IsValid() && s.Trusted(peer)
 	x.ClientIP = clientIP(peer, trusted, r.Header["X-Forwarded-For"], s)
 
-	err := g.serve(w, r, x, s, trusted)
+	err := g.serve(w, r, rq, s, trusted)
 	var abort *proxy.AbortError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, plugin.ErrHandled):
 	case errors.As(err, &abort):
 		x.Code, x.Cause = abort.Err.Code, abort.Err.Cause
-		g.access.Log(x)
-		exchangePool.Put(x)
+		g.finish(rq)
 		// The head is out: only a broken connection tells the client the
 		// body is incomplete.
 		panic(http.ErrAbortHandler)
@@ -75,16 +84,34 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		ge := gwerr.As(err)
 		x.Code, x.Cause, x.Status = ge.Code, ge.Cause, ge.Status
-		setTiming(w.Header(), x)
-		w.Header().Set("X-Request-Id", x.ID)
+		h := w.Header()
+		setTiming(h, x)
+		h.Set("X-Request-Id", x.ID)
+		if rq.chain != nil {
+			rq.chain.RunResponse(&rq.pc, ge.Status, h)
+		}
 		gwerr.Write(w, x.ID, ge)
 	}
-	g.access.Log(x)
-	exchangePool.Put(x)
+	g.finish(rq)
+}
+
+// finish logs the request and recycles its state.
+func (g *Gateway) finish(rq *request) {
+	g.access.Log(&rq.x)
+	if rq.chain != nil {
+		rq.chain.RunLog(&rq.pc)
+	}
+	rq.pc = plugin.Ctx{}
+	requestPool.Put(rq)
 }
 
 // serve routes and forwards one request.
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, s *snapshot.Snapshot, trusted bool) error {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *snapshot.Snapshot, trusted bool) error {
+	x := &rq.x
+	// Only the gateway says who the consumer is.
+	if _, ok := r.Header["X-Consumer-Name"]; ok {
+		delete(r.Header, "X-Consumer-Name")
+	}
 	path, err := router.Canonicalize(rawPath(r))
 	if err != nil {
 		return gwerr.Newf(gwerr.BadRequest, err, "The request path is not valid.")
@@ -99,6 +126,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 	if rt.Backend == nil {
 		return gwerr.Newf(gwerr.NotImplemented, errors.New("route has no upstream"), "This route has no upstream.")
 	}
+	if rt.Plugins != nil {
+		rq.chain = rt.Plugins
+		rq.pc = plugin.Ctx{W: w, R: r, X: x, Route: rt.Name}
+		if err := rt.Plugins.RunAccess(&rq.pc); err != nil {
+			return err
+		}
+		if c := rq.pc.Consumer; c != nil {
+			r.Header["X-Consumer-Name"] = []string{c.Name}
+		}
+	}
 	out := proxy.Outbound{
 		Path:         path,
 		PreserveHost: rt.PreserveHost,
@@ -109,6 +146,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 	}
 	if rt.StripPath {
 		out.Path = router.StripPrefix(path, m.Prefix)
+	}
+	if rq.chain != nil {
+		out.Response = &rq.pc
 	}
 	return proxy.Forward(w, r, x, rt.Backend, &out)
 }

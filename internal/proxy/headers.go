@@ -24,6 +24,14 @@ type Outbound struct {
 	RequestID string
 	// Consumer is the identified consumer, for hash_on: consumer.
 	Consumer string
+	// Response, when set, may change the response head just before it is
+	// sent to the client (response plugins).
+	Response ResponseHook
+}
+
+// ResponseHook changes a response head before it goes to the client.
+type ResponseHook interface {
+	BeforeResponse(status int, h http.Header)
 }
 
 // connTokens holds the header names listed in a request's Connection

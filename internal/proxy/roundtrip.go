@@ -93,6 +93,9 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 		h[k] = vv
 	}
 	setGatewayHeaders(h, x, o)
+	if o.Response != nil {
+		o.Response.BeforeResponse(rh.status, h)
+	}
 	w.WriteHeader(rh.status)
 	n, err := copyResponseBody(w, c.Conn, c.R, rh, b.Read)
 	x.BytesOut = n

@@ -13,12 +13,15 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 
 	"github.com/sluicegw/sluice/internal/config"
+	"github.com/sluicegw/sluice/internal/consumer"
+	"github.com/sluicegw/sluice/internal/plugin"
 	"github.com/sluicegw/sluice/internal/proxy"
 	"github.com/sluicegw/sluice/internal/router"
 	"github.com/sluicegw/sluice/internal/upstream"
@@ -38,6 +41,9 @@ type Snapshot struct {
 
 	// TrustedProxies are the peers whose forwarding headers are believed.
 	TrustedProxies []netip.Prefix
+
+	// Consumers are the snapshot's consumers and credentials.
+	Consumers *consumer.Index
 }
 
 // Route is a compiled route.
@@ -47,14 +53,30 @@ type Route struct {
 	PreserveHost bool
 	// Backend is the upstream the route forwards to; nil for AI routes.
 	Backend *proxy.Backend
+	// Plugins is the route's plugin chain (global, route and consumer
+	// scopes merged); nil when no plugin applies.
+	Plugins *plugin.Chain
+}
+
+// Options are the long-lived services a snapshot build may use.
+type Options struct {
+	// PluginState keeps plugin state (limiter counters) across snapshots.
+	PluginState *plugin.State
+	Log         *slog.Logger
 }
 
 // Build compiles cfg. It registers upstreams with reg (reusing targets that
 // survive from the previous snapshot) but starts nothing: the caller calls
 // reg.Commit after swapping the snapshot in.
-func Build(cfg *config.Config, reg *upstream.Registry, version uint64) (*Snapshot, error) {
+func Build(cfg *config.Config, reg *upstream.Registry, version uint64, opts Options) (*Snapshot, error) {
 	s := &Snapshot{Version: version, Config: cfg, Backends: make(map[string]*proxy.Backend, len(cfg.Upstreams))}
 	var errs []error
+	if opts.PluginState == nil {
+		opts.PluginState = plugin.NewState()
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 
 	for _, p := range cfg.Server.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
@@ -118,6 +140,7 @@ func Build(cfg *config.Config, reg *upstream.Registry, version uint64) (*Snapsho
 		errs = append(errs, err)
 	}
 	s.Router = rt
+	errs = append(errs, s.buildPlugins(cfg, opts)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -35,7 +35,7 @@ routes:
 `)
 	reg := upstream.NewRegistry(nil)
 	defer reg.Close()
-	s, err := Build(cfg, reg, 7)
+	s, err := Build(cfg, reg, 7, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestBuildRejectsBadCAFile(t *testing.T) {
 `)
 	reg := upstream.NewRegistry(nil)
 	defer reg.Close()
-	_, err := Build(cfg, reg, 1)
+	_, err := Build(cfg, reg, 1, Options{})
 	if err == nil || !strings.Contains(err.Error(), `upstream "u"`) || !strings.Contains(err.Error(), "ca_file") {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,0 +1,35 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Decode decodes a plugin's raw config into dst (a pointer to the plugin's
+// config struct, with json tags), rejecting unknown fields and wrong types
+// with messages that name the field.
+func Decode(cfg map[string]any, dst any) error {
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("config is not representable: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return fmt.Errorf("%s: expected %s, got %s", te.Field, te.Type, te.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return fmt.Errorf("unknown key %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return err
+	}
+	return nil
+}

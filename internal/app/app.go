@@ -24,6 +24,7 @@ import (
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/h1"
 	"github.com/sluicegw/sluice/internal/plugin"
+	_ "github.com/sluicegw/sluice/internal/plugins/all" // built-in plugins
 	"github.com/sluicegw/sluice/internal/snapshot"
 	"github.com/sluicegw/sluice/internal/telemetry"
 	"github.com/sluicegw/sluice/internal/upstream"
@@ -292,3 +293,10 @@ func (a *App) Config() *config.Config { return a.cfg.Load() }
 
 // DataFile returns a path inside the data dir.
 func (a *App) DataFile(name string) string { return filepath.Join(a.opts.DataDir, name) }
+
+// FlushAccessLog writes out buffered access log lines (tests read them).
+func (a *App) FlushAccessLog() {
+	if a.accessOut != nil {
+		a.accessOut.Flush()
+	}
+}

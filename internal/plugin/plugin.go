@@ -107,6 +107,9 @@ type Env struct {
 	// it, so a reload keeps counters of unchanged configs.
 	Scope string
 	Log   *slog.Logger
+	// RedisURL is the config's top-level redis.url ("" when none), for
+	// plugins that share state across nodes.
+	RedisURL string
 }
 
 // Factory builds a plugin instance from its raw config, validating it.

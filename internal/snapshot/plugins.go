@@ -21,7 +21,7 @@ func (s *Snapshot) buildPlugins(cfg *config.Config, opts Options) []error {
 	}
 	s.Consumers = ix
 	env := func(scope string) plugin.Env {
-		return plugin.Env{Consumers: ix, State: opts.PluginState, Scope: scope, Log: opts.Log}
+		return plugin.Env{Consumers: ix, State: opts.PluginState, Scope: scope, Log: opts.Log, RedisURL: cfg.Redis.URL}
 	}
 	build := func(path, scope string, cfgs map[string]map[string]any) map[string]any {
 		out := make(map[string]any, len(cfgs))

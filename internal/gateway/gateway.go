@@ -28,8 +28,18 @@ import (
 type Gateway struct {
 	snap   atomic.Pointer[snapshot.Snapshot]
 	access *telemetry.AccessLog
+	reqlog RequestLog
 	log    *slog.Logger
 }
+
+// RequestLog receives every finished request (the store-backed request
+// log); Record must not block.
+type RequestLog interface {
+	Record(x *exchange.Exchange)
+}
+
+// SetRequestLog sets where request summaries go; call before serving.
+func (g *Gateway) SetRequestLog(rl RequestLog) { g.reqlog = rl }
 
 // New returns a Gateway serving s.
 func New(s *snapshot.Snapshot, access *telemetry.AccessLog, log *slog.Logger) *Gateway {
@@ -98,6 +108,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // finish logs the request and recycles its state.
 func (g *Gateway) finish(rq *request) {
 	g.access.Log(&rq.x)
+	if g.reqlog != nil {
+		g.reqlog.Record(&rq.x)
+	}
 	if rq.chain != nil {
 		rq.chain.RunLog(&rq.pc)
 	}

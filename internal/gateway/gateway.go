@@ -125,6 +125,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 	if _, ok := r.Header["X-Consumer-Name"]; ok {
 		delete(r.Header, "X-Consumer-Name")
 	}
+	// Headers the client names in Connection are hop-by-hop: drop them now,
+	// before plugins run, so a client cannot make the proxy strip headers
+	// the gateway sets (X-Consumer-Name, transforms) on the way out.
+	if conn, ok := r.Header["Connection"]; ok {
+		dropConnectionNamed(r.Header, conn)
+	}
 	path, err := router.Canonicalize(rawPath(r))
 	if err != nil {
 		return gwerr.Newf(gwerr.BadRequest, err, "The request path is not valid.")
@@ -268,4 +274,20 @@ func clientIP(peer netip.Addr, trusted bool, xff []string, s *snapshot.Snapshot)
 		}
 	}
 	return client
+}
+
+// dropConnectionNamed deletes the headers named in Connection values, except
+// the connection options close, keep-alive and upgrade.
+func dropConnectionNamed(h http.Header, conn []string) {
+	for _, v := range conn {
+		for tok := range strings.SplitSeq(v, ",") {
+			tok = strings.TrimSpace(tok)
+			switch {
+			case tok == "", strings.EqualFold(tok, "close"), strings.EqualFold(tok, "keep-alive"),
+				strings.EqualFold(tok, "upgrade"):
+			default:
+				delete(h, http.CanonicalHeaderKey(tok))
+			}
+		}
+	}
 }

@@ -39,6 +39,10 @@ type attemptError struct {
 	code  gwerr.Code
 	phase phase
 	err   error
+	// client is set when the client, not the target, failed the attempt:
+	// the error to answer with (nothing is retried or held against the
+	// target).
+	client *gwerr.Error
 }
 
 func (e *attemptError) Error() string { return e.err.Error() }
@@ -49,7 +53,13 @@ func (e *attemptError) Unwrap() error { return e.err }
 func classify(p phase, err error) *attemptError {
 	var cbe *clientBodyError
 	if errors.As(err, &cbe) {
-		return &attemptError{code: gwerr.ClientClosed, phase: p, err: err}
+		// The client's side failed: it went away, or a plugin reading the
+		// body refused it (a *gwerr.Error such as payload_too_large).
+		var ge *gwerr.Error
+		if errors.As(cbe.err, &ge) {
+			return &attemptError{code: ge.Code, phase: p, err: err, client: ge}
+		}
+		return &attemptError{code: gwerr.ClientClosed, phase: p, err: err, client: ErrClientGone}
 	}
 	timeout := isTimeout(err)
 	var code gwerr.Code

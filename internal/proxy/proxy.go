@@ -146,8 +146,8 @@ func Forward(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *Ba
 				st.body.rewind()
 			}
 			continue
-		case aerr.code == gwerr.ClientClosed:
-			return ErrClientGone
+		case aerr.client != nil:
+			return aerr.client
 		case aerr.phase == phaseBody:
 			return &AbortError{Err: gwerr.New(aerr.code, aerr)}
 		}

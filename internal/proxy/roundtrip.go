@@ -26,7 +26,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	fail := func(e *attemptError) (result, *attemptError) {
 		att.Code, att.Error, att.Duration = e.code, e.err.Error(), time.Since(start)
 		x.AddAttempt(att)
-		if e.code != gwerr.ClientClosed {
+		if e.client == nil {
 			t.Report(upstream.Result{Failed: true, Latency: att.Duration})
 		}
 		return 0, e
@@ -52,7 +52,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 		cw.stop()
 		c.Close()
 		if r.Context().Err() != nil {
-			return fail(&attemptError{code: gwerr.ClientClosed, phase: aerr.phase, err: r.Context().Err()})
+			return fail(&attemptError{code: gwerr.ClientClosed, phase: aerr.phase, err: r.Context().Err(), client: ErrClientGone})
 		}
 		// A kept-alive connection the target closed while it sat idle fails
 		// with no response byte: that is a keep-alive race, not a target

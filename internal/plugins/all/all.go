@@ -1,3 +1,11 @@
 // Package all links every built-in plugin into the binary: importing it
 // runs each plugin package's registration.
 package all
+
+import (
+	_ "github.com/sluicegw/sluice/internal/plugins/cors"
+	_ "github.com/sluicegw/sluice/internal/plugins/iprestrict"
+	_ "github.com/sluicegw/sluice/internal/plugins/sizelimit"
+	_ "github.com/sluicegw/sluice/internal/plugins/termination"
+	_ "github.com/sluicegw/sluice/internal/plugins/transform"
+)

@@ -2,7 +2,9 @@
 // credentials, indexed for the auth plugins: API keys and basic-auth
 // passwords by keyed digest (so secrets are compared in constant time and
 // never kept in the clear), JWT credentials by issuer with their keys
-// parsed once.
+// parsed once. It also holds the request-reading helpers the auth plugins
+// share (extract.go), so every plugin reads Authorization and query
+// parameters the same strict way.
 package consumer
 
 import (
@@ -12,7 +14,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"hash"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -27,6 +32,8 @@ type Consumer struct {
 	// Plugins are consumer-scoped plugin instances by plugin name, built by
 	// the snapshot; nil when none.
 	Plugins map[string]any
+
+	groupsHeader string
 }
 
 // InGroup reports whether c belongs to group g.
@@ -39,6 +46,10 @@ func (c *Consumer) InGroup(g string) bool {
 	return false
 }
 
+// GroupsHeader returns c's groups joined by ", ", the value sent upstream
+// as X-Consumer-Groups. It is computed once when the index is built.
+func (c *Consumer) GroupsHeader() string { return c.groupsHeader }
+
 // JWT is a consumer's JWT credential: tokens whose `iss` is Issuer must be
 // signed with Algorithm by Key.
 type JWT struct {
@@ -48,69 +59,100 @@ type JWT struct {
 	// Key is the verification key: []byte for HS*, *rsa.PublicKey for RS*
 	// and PS*, *ecdsa.PublicKey for ES*, ed25519.PublicKey for EdDSA.
 	Key any
+	// ID names the credential without revealing it ("jwt:ISSUER").
+	ID string
 }
 
 type digest [sha256.Size]byte
+
+// keyCred is a key-auth credential, indexed by the key's keyed digest.
+type keyCred struct {
+	consumer *Consumer
+	id       string
+}
 
 // basic is a basic-auth credential: the password is kept only as a keyed
 // digest.
 type basic struct {
 	consumer *Consumer
 	password digest
+	id       string
 }
 
-// Index is the consumers of one snapshot. It is immutable and safe for
-// concurrent use.
+// hasher is a reusable keyed-digest state with its scratch buffers, so a
+// lookup allocates nothing.
+type hasher struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+// Index is the consumers of one snapshot. It is immutable (apart from its
+// internal hasher pool) and safe for concurrent use. It must not be copied.
 type Index struct {
 	hmacKey []byte
+	hashers sync.Pool
 	byName  map[string]*Consumer
-	keys    map[digest]*Consumer
+	keys    map[digest]keyCred
 	basics  map[string]basic
 	jwts    map[string]*JWT
 }
 
 // Build indexes the consumers of a config. Credential problems (a public
-// key that does not parse) are errors naming the consumer.
+// key that does not parse) are errors naming the consumer; the returned
+// index then holds every credential that did build.
 func Build(consumers []config.Consumer) (*Index, error) {
 	ix := &Index{
 		hmacKey: make([]byte, 32),
 		byName:  make(map[string]*Consumer, len(consumers)),
-		keys:    map[digest]*Consumer{},
+		keys:    map[digest]keyCred{},
 		basics:  map[string]basic{},
 		jwts:    map[string]*JWT{},
 	}
 	if _, err := rand.Read(ix.hmacKey); err != nil {
 		return nil, err
 	}
+	ix.hashers.New = func() any { return &hasher{mac: hmac.New(sha256.New, ix.hmacKey)} }
 	var errs []error
 	for i := range consumers {
 		cc := &consumers[i]
-		c := &Consumer{Name: cc.Name, Groups: cc.Groups}
+		c := &Consumer{Name: cc.Name, Groups: cc.Groups, groupsHeader: strings.Join(cc.Groups, ", ")}
 		ix.byName[c.Name] = c
 		for j, cr := range cc.Credentials {
 			switch cr.Type {
 			case "key-auth":
-				ix.keys[ix.digest(cr.Key)] = c
+				// The id is the credential's place in the consumer's list:
+				// stable across reloads and free of the secret.
+				ix.keys[ix.digest(cr.Key)] = keyCred{consumer: c, id: "key-auth:" + c.Name + "#" + strconv.Itoa(j)}
 			case "basic-auth":
-				ix.basics[cr.Username] = basic{consumer: c, password: ix.digest(cr.Password)}
+				ix.basics[cr.Username] = basic{consumer: c, password: ix.digest(cr.Password), id: "basic-auth:" + cr.Username}
 			case "jwt":
 				key, err := jwtKey(cr.Algorithm, cr.Secret, cr.PublicKey)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("consumer %q: credentials[%d]: %w", c.Name, j, err))
 					continue
 				}
-				ix.jwts[cr.Issuer] = &JWT{Consumer: c, Issuer: cr.Issuer, Algorithm: cr.Algorithm, Key: key}
+				ix.jwts[cr.Issuer] = &JWT{Consumer: c, Issuer: cr.Issuer, Algorithm: cr.Algorithm, Key: key, ID: "jwt:" + cr.Issuer}
 			}
 		}
 	}
 	return ix, errors.Join(errs...)
 }
 
+// digest returns the keyed digest of secret. It allocates nothing once the
+// pool is warm.
 func (ix *Index) digest(secret string) digest {
-	m := hmac.New(sha256.New, ix.hmacKey)
-	m.Write([]byte(secret))
+	h := ix.hashers.Get().(*hasher)
+	h.mac.Reset()
+	h.buf = append(h.buf[:0], secret...)
+	h.mac.Write(h.buf)
 	var d digest
-	m.Sum(d[:0])
+	copy(d[:], h.mac.Sum(h.sum[:0]))
+	clear(h.buf)
+	if cap(h.buf) > 4096 {
+		h.buf = nil
+	}
+	ix.hashers.Put(h)
 	return d
 }
 
@@ -133,22 +175,35 @@ func (ix *Index) All(f func(*Consumer)) {
 // ByKey returns the consumer holding API key key. The key is looked up by
 // its keyed digest, so the lookup reveals nothing usable about stored keys.
 func (ix *Index) ByKey(key string) (*Consumer, bool) {
-	c, ok := ix.keys[ix.digest(key)]
+	c, _, ok := ix.Key(key)
 	return c, ok
+}
+
+// Key is ByKey that also returns the credential's id, a name that is
+// stable across reloads and reveals nothing about the key
+// ("key-auth:CONSUMER#N").
+func (ix *Index) Key(key string) (*Consumer, string, bool) {
+	kc, ok := ix.keys[ix.digest(key)]
+	return kc.consumer, kc.id, ok
 }
 
 // ByBasic returns the consumer with this basic-auth username and
 // password, comparing the password's digest in constant time.
 func (ix *Index) ByBasic(username, password string) (*Consumer, bool) {
+	c, _, ok := ix.Basic(username, password)
+	return c, ok
+}
+
+// Basic is ByBasic that also returns the credential's id
+// ("basic-auth:USERNAME"). The password digest is computed whether or not
+// the username exists, so timing does not tell which part was wrong.
+func (ix *Index) Basic(username, password string) (*Consumer, string, bool) {
 	b, ok := ix.basics[username]
 	d := ix.digest(password)
-	if !ok {
-		return nil, false
+	if subtle.ConstantTimeCompare(d[:], b.password[:]) != 1 || !ok {
+		return nil, "", false
 	}
-	if subtle.ConstantTimeCompare(d[:], b.password[:]) != 1 {
-		return nil, false
-	}
-	return b.consumer, true
+	return b.consumer, b.id, true
 }
 
 // JWTByIssuer returns the JWT credential for issuer iss.
@@ -175,6 +230,11 @@ func jwtKey(alg, secret, publicKey string) (any, error) {
 		k, err := jwt.ParseECPublicKeyFromPEM([]byte(publicKey))
 		if err != nil {
 			return nil, fmt.Errorf("%s public_key: %w", alg, err)
+		}
+		// ES256 is P-256, ES384 P-384, ES512 P-521: a key on another curve
+		// could never verify a token, so it is a config error.
+		if want := map[string]int{"ES256": 256, "ES384": 384, "ES512": 521}[alg]; k.Curve.Params().BitSize != want {
+			return nil, fmt.Errorf("%s public_key: the key is on curve %s, not P-%d", alg, k.Curve.Params().Name, want)
 		}
 		return k, nil
 	case alg == "EdDSA":

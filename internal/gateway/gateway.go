@@ -121,16 +121,7 @@ func (g *Gateway) finish(rq *request) {
 // serve routes and forwards one request.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *snapshot.Snapshot, trusted bool) error {
 	x := &rq.x
-	// Only the gateway says who the consumer is.
-	if _, ok := r.Header["X-Consumer-Name"]; ok {
-		delete(r.Header, "X-Consumer-Name")
-	}
-	// Headers the client names in Connection are hop-by-hop: drop them now,
-	// before plugins run, so a client cannot make the proxy strip headers
-	// the gateway sets (X-Consumer-Name, transforms) on the way out.
-	if conn, ok := r.Header["Connection"]; ok {
-		dropConnectionNamed(r.Header, conn)
-	}
+	sanitizeRequestHeaders(r.Header)
 	path, err := router.Canonicalize(rawPath(r))
 	if err != nil {
 		return gwerr.Newf(gwerr.BadRequest, err, "The request path is not valid.")
@@ -276,18 +267,44 @@ func clientIP(peer netip.Addr, trusted bool, xff []string, s *snapshot.Snapshot)
 	return client
 }
 
-// dropConnectionNamed deletes the headers named in Connection values, except
-// the connection options close, keep-alive and upgrade.
-func dropConnectionNamed(h http.Header, conn []string) {
-	for _, v := range conn {
-		for tok := range strings.SplitSeq(v, ",") {
-			tok = strings.TrimSpace(tok)
-			switch {
-			case tok == "", strings.EqualFold(tok, "close"), strings.EqualFold(tok, "keep-alive"),
-				strings.EqualFold(tok, "upgrade"):
-			default:
-				delete(h, http.CanonicalHeaderKey(tok))
+// sanitizeRequestHeaders removes what a client must not send through:
+//
+//   - headers only the gateway may set (X-Consumer-Name, X-Consumer-Groups);
+//   - method and URL override headers (X-HTTP-Method-Override and kin,
+//     X-Original-URL, X-Rewrite-URL), which let an upstream run a method or
+//     path other than the one the gateway routed and authorised;
+//   - headers named in Connection: they are hop-by-hop, so they are dropped
+//     now, before plugins run, and Connection is cut down to its upgrade
+//     option so that the proxy cannot be made to strip headers the gateway
+//     sets on the way out.
+func sanitizeRequestHeaders(h http.Header) {
+	for k, v := range h {
+		switch k {
+		case "X-Consumer-Name", "X-Consumer-Groups",
+			"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
+			"X-Original-Url", "X-Rewrite-Url":
+			delete(h, k)
+		case "Connection":
+			upgrade := false
+			for _, line := range v {
+				for tok := range strings.SplitSeq(line, ",") {
+					tok = strings.TrimSpace(tok)
+					switch {
+					case tok == "", strings.EqualFold(tok, "close"), strings.EqualFold(tok, "keep-alive"):
+					case strings.EqualFold(tok, "upgrade"):
+						upgrade = true
+					default:
+						delete(h, http.CanonicalHeaderKey(tok))
+					}
+				}
+			}
+			if upgrade {
+				h[k] = connectionUpgrade
+			} else {
+				delete(h, k)
 			}
 		}
 	}
 }
+
+var connectionUpgrade = []string{"Upgrade"}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -71,5 +72,28 @@ func TestRawPath(t *testing.T) {
 	r := httptest.NewRequest("GET", "http://host.example/abs/path?q", nil)
 	if got := rawPath(r); got != "/abs/path" {
 		t.Errorf("absolute-form: %q", got)
+	}
+}
+
+func TestSanitizeRequestHeaders(t *testing.T) {
+	h := http.Header{
+		"X-Consumer-Name":        {"admin"},
+		"X-Consumer-Groups":      {"root"},
+		"X-Http-Method-Override": {"DELETE"},
+		"X-Original-Url":         {"/admin"},
+		"Connection":             {"keep-alive, X-Hop, Authorization"},
+		"X-Hop":                  {"1"},
+		"Authorization":          {"Bearer k"},
+		"X-Keep":                 {"yes"},
+	}
+	sanitizeRequestHeaders(h)
+	want := http.Header{"X-Keep": {"yes"}}
+	if len(h) != len(want) || h.Get("X-Keep") != "yes" {
+		t.Fatalf("after sanitising: %v", h)
+	}
+	h = http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}}
+	sanitizeRequestHeaders(h)
+	if h.Get("Connection") != "Upgrade" || h.Get("Upgrade") != "websocket" {
+		t.Fatalf("upgrade request: %v", h)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -29,7 +30,31 @@ func Decode(cfg map[string]any, dst any) error {
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return fmt.Errorf("unknown key %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
+		// A value's own UnmarshalJSON failed (a duration, a size): find
+		// which key it was, so the message names the setting.
+		if key := failingKey(cfg, dst); key != "" {
+			return fmt.Errorf("%s: %w", key, err)
+		}
 		return err
 	}
 	return nil
+}
+
+// failingKey returns the top-level key of cfg whose value alone fails to
+// decode into a fresh value of dst's type, or "".
+func failingKey(cfg map[string]any, dst any) string {
+	t := reflect.TypeOf(dst)
+	if t.Kind() != reflect.Pointer {
+		return ""
+	}
+	for k, v := range cfg {
+		b, err := json.Marshal(map[string]any{k: v})
+		if err != nil {
+			return k
+		}
+		if json.Unmarshal(b, reflect.New(t.Elem()).Interface()) != nil {
+			return k
+		}
+	}
+	return ""
 }

@@ -191,6 +191,9 @@ func TestDecode(t *testing.T) {
 	if err := Decode(map[string]any{"limit": "many"}, &c); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("type error: %v", err)
 	}
+	if err := Decode(map[string]any{"limit": 1, "window": "5"}, &c); err == nil || !strings.HasPrefix(err.Error(), "window: ") {
+		t.Errorf("duration error must name the key: %v", err)
+	}
 }
 
 func TestStateSurvives(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	_ "github.com/sluicegw/sluice/internal/plugins/iprestrict"
 	_ "github.com/sluicegw/sluice/internal/plugins/jwtauth"
 	_ "github.com/sluicegw/sluice/internal/plugins/keyauth"
+	_ "github.com/sluicegw/sluice/internal/plugins/ratelimit"
 	_ "github.com/sluicegw/sluice/internal/plugins/sizelimit"
 	_ "github.com/sluicegw/sluice/internal/plugins/termination"
 	_ "github.com/sluicegw/sluice/internal/plugins/transform"

@@ -10,8 +10,8 @@
 //	  limit: 100            # required, ≥ 1: the burst and the units per window
 //	  window: 1m            # required: a Go duration; window/limit ≥ 1µs
 //	  by: consumer          # consumer (default) | credential | ip | header:NAME | path | route
-//	  backend: redis        # memory | redis; default redis when redis_url is set, else memory
-//	  redis_url: redis://127.0.0.1:6379/0   # until the global redis.url reaches plugins
+//	  backend: redis        # memory | redis; default redis when a Redis URL is set, else memory
+//	  redis_url: redis://127.0.0.1:6379/0   # default: the config's top-level redis.url
 //	  redis_prefix: "sluice:rl:"            # default; every Redis key starts with it
 //	  redis_timeout: 50ms   # default; bound on each Redis decision (1ms to 5s)
 //	  fail: open            # open (default) | closed: what to do while Redis is unreachable
@@ -168,6 +168,9 @@ func New(raw map[string]any, env plugin.Env) (any, error) {
 	}
 	// The namespace of this instance's counters; see the package comment.
 	ns := env.Scope + ":" + rate.String() + ":" + cfg.by() + ":"
+	if cfg.RedisURL == "" && cfg.Backend != "memory" {
+		cfg.RedisURL = env.RedisURL // the config's top-level redis.url
+	}
 	backend, err := cfg.backend()
 	if err != nil {
 		return nil, err

@@ -178,3 +178,41 @@ func TestRedisOutageFailsClosed(t *testing.T) {
 		t.Errorf("after recovery: %s", got)
 	}
 }
+
+// TestGlobalRedisURLIsTheDefault: with the config's top-level redis.url
+// set, rate-limit shares its counters through Redis without a redis_url of
+// its own.
+func TestGlobalRedisURLIsTheDefault(t *testing.T) {
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t, c)
+	u := testkit.Start(t, testkit.Echo)
+	yaml := fmt.Sprintf(`redis: { url: "redis://%s/0" }
+upstreams:
+  - name: u
+    targets: [{ url: %q }]
+routes:
+  - name: r
+    match: { paths: ["/"] }
+    upstream: u
+    plugins:
+      rate-limit: { limit: 5, window: 1h, by: route, redis_prefix: %q }
+`, redistest.Addr(), u.URL, prefix)
+	a, b := gatewaytest.Start(t, yaml), gatewaytest.Start(t, yaml)
+	allowed := 0
+	for i := 0; i < 10; i++ {
+		g := a
+		if i%2 == 1 {
+			g = b
+		}
+		if resp, _ := g.Get("/x", nil); resp.StatusCode == 200 {
+			allowed++
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("two nodes on the global redis.url admitted %d, want 5 in total", allowed)
+	}
+	keys, err := redistest.Keys(context.Background(), c, prefix)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no counter keys under the prefix: %v %v", keys, err)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluicegw/sluice/internal/store"
@@ -51,12 +52,16 @@ const defaultPollInterval = time.Second
 // key=value connection string), creates Options.Schema if it is set and
 // missing, and migrates it.
 func Open(ctx context.Context, dsn string, opts store.Options) (store.Store, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres DSN: %w", err)
 	}
+	cfg := pcfg.ConnConfig
 	if opts.Schema != "" {
 		cfg.RuntimeParams["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
+	}
+	if opts.MaxConns > 0 {
+		pcfg.MaxConns = int32(opts.MaxConns)
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = defaultPollInterval
@@ -64,7 +69,11 @@ func Open(ctx context.Context, dsn string, opts store.Options) (store.Store, err
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	d := newDriver(newPool(cfg, opts.MaxConns), cfg, opts)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	d := newDriver(pool, cfg, opts)
 	if err := d.prepare(ctx); err != nil {
 		_ = d.Close()
 		return nil, err
@@ -93,7 +102,7 @@ func (d *driver) prepare(ctx context.Context) error {
 
 // driver implements sqlcore.Driver over a pgx pool.
 type driver struct {
-	pool    *pool
+	pool    *pgxpool.Pool
 	connCfg *pgx.ConnConfig // for the LISTEN connection, outside the pool
 	schema  string
 	channel string // the NOTIFY channel of this schema
@@ -107,7 +116,7 @@ type driver struct {
 
 var _ sqlcore.Driver = (*driver)(nil)
 
-func newDriver(pool *pool, connCfg *pgx.ConnConfig, opts store.Options) *driver {
+func newDriver(pool *pgxpool.Pool, connCfg *pgx.ConnConfig, opts store.Options) *driver {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &driver{
 		pool:    pool,

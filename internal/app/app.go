@@ -59,6 +59,12 @@ type App struct {
 	accessOut *telemetry.BufferedWriter
 	accessF   *os.File
 
+	store     storeHandle
+	reqlog    *telemetry.RequestLogWriter
+	nodeID    string
+	stopStore context.CancelFunc
+	storeDone chan struct{}
+
 	proxy   *h1.Server
 	admin   *http.Server
 	proxyLn net.Listener
@@ -101,6 +107,9 @@ func New(opts Options) (*App, error) {
 	a.cfg.Store(cfg)
 	a.gw = gateway.New(snap, access, a.log)
 	a.reg.Commit(snap.Upstreams)
+	if err := a.openStore(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -278,6 +287,7 @@ func (a *App) shutdown(ctx context.Context) error {
 		a.admin.Shutdown(ctx)
 	}
 	a.serveWG.Wait()
+	a.closeStore(ctx)
 	a.reg.Close()
 	if a.accessOut != nil {
 		a.accessOut.Close()

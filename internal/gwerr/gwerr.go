@@ -29,6 +29,9 @@ const (
 	NotImplemented    Code = "not_implemented"
 	HTTPVersion       Code = "http_version_not_supported"
 	Internal          Code = "internal_error"
+	// StoreUnavailable is answered by the admin API while the database
+	// cannot be reached.
+	StoreUnavailable Code = "store_unavailable"
 
 	UpstreamConnectFailed  Code = "upstream_connect_failed"
 	UpstreamDNSFailed      Code = "upstream_dns_failed"
@@ -72,6 +75,7 @@ var codes = map[Code]info{
 	NotImplemented:           {501, "The request uses a feature the gateway does not implement."},
 	HTTPVersion:              {505, "The HTTP version is not supported."},
 	Internal:                 {500, "The gateway failed to process the request."},
+	StoreUnavailable:         {503, "The database is not reachable."},
 	UpstreamConnectFailed:    {502, "The upstream refused the connection."},
 	UpstreamDNSFailed:        {502, "The upstream host name could not be resolved."},
 	UpstreamTLSFailed:        {502, "The TLS handshake with the upstream failed."},

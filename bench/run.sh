@@ -43,15 +43,21 @@ P_SLUICE_LOG_ADMIN=$((PORT_BASE + 5))
 P_NGINX=$((PORT_BASE + 6))
 P_HAPROXY=$((PORT_BASE + 7))
 P_CADDY=$((PORT_BASE + 8))
+P_SLUICE_EDGE=$((PORT_BASE + 9))
+P_SLUICE_EDGE_ADMIN=$((PORT_BASE + 10))
+EDGE_KEY=bench-key-0123456789
 
 # Targets in report order; display names and ports.
-TARGETS=(direct sluice sluice_log nginx haproxy caddy)
+TARGETS=(direct sluice sluice_log sluice_edge nginx haproxy caddy)
 declare -A NAME=(
 	[direct]="direct (no proxy)" [sluice]="sluice" [sluice_log]="sluice (access log on)"
+	[sluice_edge]="sluice (key-auth + rate-limit)"
 	[nginx]="nginx" [haproxy]="HAProxy" [caddy]="Caddy")
 declare -A PORT=(
-	[direct]=$P_UPSTREAM [sluice]=$P_SLUICE [sluice_log]=$P_SLUICE_LOG
+	[direct]=$P_UPSTREAM [sluice]=$P_SLUICE [sluice_log]=$P_SLUICE_LOG [sluice_edge]=$P_SLUICE_EDGE
 	[nginx]=$P_NGINX [haproxy]=$P_HAPROXY [caddy]=$P_CADDY)
+# Extra request headers per target (wrk -H and the answer check).
+declare -A HDR=([sluice_edge]="x-api-key: $EDGE_KEY")
 declare -A SKIP=()   # target -> reason it is not measured
 declare -A PID=()    # process name -> pid, for liveness checks
 SCENARIOS=(1k 16k)
@@ -156,8 +162,10 @@ parse_wrk() {
 		END { printf "%s %s %s %d %d %s\n", (rps == "" ? 0 : rps), (p50 == "" ? "0ms" : p50), (p99 == "" ? "0ms" : p99), n2, se, (reqs == "" ? 0 : reqs) }' "$1"
 }
 
-wrk_run() { # wrk_run SECONDS URL OUTFILE
-	wrk -t"$THREADS" -c"$CONNS" -d"$1s" --latency "$2" >"$3" 2>&1 || true
+wrk_run() { # wrk_run SECONDS URL OUTFILE [HEADER]
+	local h=()
+	[[ -n ${4:-} ]] && h=(-H "$4")
+	wrk -t"$THREADS" -c"$CONNS" -d"$1s" --latency "${h[@]}" "$2" >"$3" 2>&1 || true
 }
 
 # ------------------------------------------------------------ the configs --
@@ -263,13 +271,24 @@ EOF
 }
 EOF
 
-	local name port admin access dir
-	for name in sluice sluice_log; do
-		if [[ $name == sluice ]]; then
-			port=$P_SLUICE admin=$P_SLUICE_ADMIN access=off dir=sluice
-		else
-			port=$P_SLUICE_LOG admin=$P_SLUICE_LOG_ADMIN access="$TMP/sluice-access.log" dir=sluice-log
-		fi
+	local name port admin access dir plugins
+	for name in sluice sluice_log sluice_edge; do
+		plugins=""
+		case $name in
+		sluice) port=$P_SLUICE admin=$P_SLUICE_ADMIN access=off dir=sluice ;;
+		sluice_log) port=$P_SLUICE_LOG admin=$P_SLUICE_LOG_ADMIN access="$TMP/sluice-access.log" dir=sluice-log ;;
+		sluice_edge)
+			port=$P_SLUICE_EDGE admin=$P_SLUICE_EDGE_ADMIN access=off dir=sluice-edge
+			# A limit far above what the machine can do: the cost of the
+			# decision is measured, not rejections.
+			plugins="    plugins:
+      key-auth: {}
+      rate-limit: { limit: 1000000000, window: 1s, by: consumer, backend: memory }
+consumers:
+  - name: bench
+    credentials: [{ type: key-auth, key: \"$EDGE_KEY\" }]"
+			;;
+		esac
 		cat >"$TMP/$dir.yaml" <<EOF
 server:
   listen: "127.0.0.1:$port"
@@ -286,6 +305,7 @@ routes:
   - name: bench
     match: { paths: ["/bench"] }
     upstream: bench
+$plugins
 EOF
 	done
 }
@@ -308,7 +328,7 @@ else
 fi
 [[ -x $SLUICE ]] || die "no sluice binary at $SLUICE" 1
 
-for p in $(seq $((PORT_BASE + 1)) $((PORT_BASE + 8))); do
+for p in $(seq $((PORT_BASE + 1)) $((PORT_BASE + 10))); do
 	port_open "$p" && die "port $p is already in use; set BENCH_PORT_BASE"
 done
 
@@ -325,6 +345,8 @@ wait_ready direct || { cat "$TMP/upstream.log" "$TMP/upstream/error.log" >&2 2>/
 
 start sluice "$SLUICE" serve --config "$TMP/sluice.yaml" --data "$TMP/sluice-data"
 start sluice_log "$SLUICE" serve --config "$TMP/sluice-log.yaml" --data "$TMP/sluice-log-data"
+mkdir -p "$TMP/sluice-edge-data"
+start sluice_edge "$SLUICE" serve --config "$TMP/sluice-edge.yaml" --data "$TMP/sluice-edge-data"
 start nginx nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
 [[ -n ${SKIP[haproxy]:-} ]] || start haproxy haproxy -db -f "$TMP/haproxy.cfg"
 [[ -n ${SKIP[caddy]:-} ]] || start caddy env XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
@@ -339,7 +361,9 @@ for t in "${TARGETS[@]}"; do
 		continue
 	fi
 	for s in "${SCENARIOS[@]}"; do # every target must answer the exact body
-		code=$(curl -s -o "$TMP/check" -w '%{http_code}' "http://127.0.0.1:${PORT[$t]}/bench/$s" || true)
+		hdr=()
+		[[ -n ${HDR[$t]:-} ]] && hdr=(-H "${HDR[$t]}")
+		code=$(curl -s "${hdr[@]}" -o "$TMP/check" -w '%{http_code}' "http://127.0.0.1:${PORT[$t]}/bench/$s" || true)
 		if [[ $code != 200 ]] || ! cmp -s "$TMP/check" "$TMP/body-$s"; then
 			SKIP[$t]="wrong answer on /bench/$s (status $code, $(wc -c <"$TMP/check") bytes)"
 			[[ $t == sluice* ]] && FATAL+=("$t answered /bench/$s wrongly: status $code")
@@ -370,8 +394,8 @@ for s in "${SCENARIOS[@]}"; do
 		for t in "${TARGETS[@]}"; do
 			[[ -n ${SKIP[$t]:-} ]] && continue
 			url="http://127.0.0.1:${PORT[$t]}/bench/$s"
-			wrk_run "$WARMUP" "$url" "$RESULTS/$s/$t.warmup$r.txt"
-			wrk_run "$DURATION" "$url" "$RESULTS/$s/$t.run$r.txt"
+			wrk_run "$WARMUP" "$url" "$RESULTS/$s/$t.warmup$r.txt" "${HDR[$t]:-}"
+			wrk_run "$DURATION" "$url" "$RESULTS/$s/$t.run$r.txt" "${HDR[$t]:-}"
 			read -r rps p50 p99 n2 se _ < <(parse_wrk "$RESULTS/$s/$t.run$r.txt")
 			log "$s round $r ${NAME[$t]}: $rps req/s p50 $p50 p99 $p99 non2xx $n2 sockerr $se"
 		done
@@ -381,7 +405,7 @@ LOADAVG_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Still alive? A proxy that died mid-run would show as socket errors too,
 # but say it plainly.
-for t in sluice sluice_log nginx haproxy caddy; do
+for t in sluice sluice_log sluice_edge nginx haproxy caddy; do
 	[[ -n ${SKIP[$t]:-} ]] && continue
 	if ! kill -0 "${PID[$t]}" 2>/dev/null; then
 		log "${NAME[$t]} exited during the run"
@@ -396,7 +420,7 @@ cp "$TMP/nginx/nginx.conf" "$RESULTS/nginx.conf"
 cp "$TMP/caddy/Caddyfile" "$RESULTS/Caddyfile"
 cp "$TMP/upstream/error.log" "$RESULTS/upstream-nginx.error.log" 2>/dev/null || true
 cp "$TMP/nginx/error.log" "$RESULTS/nginx.error.log" 2>/dev/null || true
-for t in upstream sluice sluice_log nginx haproxy caddy; do [[ -f $TMP/$t.log ]] && cp "$TMP/$t.log" "$RESULTS/$t.log"; done
+for t in upstream sluice sluice_log sluice_edge nginx haproxy caddy; do [[ -f $TMP/$t.log ]] && cp "$TMP/$t.log" "$RESULTS/$t.log"; done
 head -3 "$TMP/sluice-access.log" >"$RESULTS/sluice-access.sample.log" 2>/dev/null || true
 
 # ---------------------------------------------------------------- summary --
@@ -459,10 +483,11 @@ table() {
 
 headline() { # headline SCENARIO
 	local s=$1
-	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access log / nginx = %s' \
+	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access log / nginx = %s, sluice with key-auth + rate-limit / plain sluice = %s' \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,nginx]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,direct]:-0}")" \
-		"$(ratio "${S_RPS[$s,sluice_log]:-0}" "${S_RPS[$s,nginx]:-0}")"
+		"$(ratio "${S_RPS[$s,sluice_log]:-0}" "${S_RPS[$s,nginx]:-0}")" \
+		"$(ratio "${S_RPS[$s,sluice_edge]:-0}" "${S_RPS[$s,sluice]:-0}")"
 }
 
 {
@@ -502,6 +527,8 @@ headline() { # headline SCENARIO
 	echo "- sluice: \`log: { access: \"off\" }\`, one upstream with one target, keep-alive pool of 128."
 	echo "  \"sluice (access log on)\" is the same with the access log written to a file in the run's"
 	echo "  temp dir ($ACCESS_LINES lines, $((ACCESS_BYTES / 1048576)) MiB written in this run)."
+	echo "  \"sluice (key-auth + rate-limit)\" adds key-auth (wrk sends the key in \`x-api-key\`) and a"
+	echo "  memory rate-limit by consumer with a limit far above the load, so every request pays for both."
 	echo "- nginx: \`worker_processes auto\`, \`upstream\` block with \`keepalive 128\`, \`proxy_http_version 1.1\`,"
 	echo "  \`Connection \"\"\`, access log off. HAProxy: \`mode http\`, \`nbthread $(nproc)\`, keep-alive and"
 	echo "  \`http-reuse always\` to the upstream, no logging. Caddy: \`reverse_proxy\` with an idle pool of"

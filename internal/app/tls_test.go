@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,8 +16,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 
 	"github.com/sluicegw/sluice/internal/testkit"
 )
@@ -96,13 +93,9 @@ func TestHTTP2OverTLS(t *testing.T) {
 // TestH2COffByDefault: cleartext HTTP/2 is only served when enabled.
 func TestH2COffByDefault(t *testing.T) {
 	u := testkit.Start(t, testkit.OK)
-	h2c := &http.Client{Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true) // prior knowledge, no HTTP/1.1
+	h2c := &http.Client{Transport: &http.Transport{Protocols: &protos}}
 	off := startGateway(t, oneTarget("", u.URL))
 	if _, err := h2c.Get(off.url + "/x"); err == nil {
 		t.Error("h2c was served with h2c off")

@@ -42,6 +42,7 @@ type RequestLogWriter struct {
 	dropped atomic.Uint64
 	written atomic.Uint64
 	failed  atomic.Uint64
+	stop    chan struct{} // closed by Close; the queue itself is never closed
 	done    chan struct{}
 	once    sync.Once
 }
@@ -63,12 +64,15 @@ func NewRequestLogWriter(sink RequestLogSink, opts RequestLogOptions) *RequestLo
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &RequestLogWriter{sink: sink, opts: opts, queue: make(chan store.RequestLogEntry, opts.QueueSize), done: make(chan struct{})}
+	w := &RequestLogWriter{sink: sink, opts: opts, queue: make(chan store.RequestLogEntry, opts.QueueSize),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
 
-// Record queues x's summary. It never blocks.
+// Record queues x's summary. It never blocks, and is safe to call after
+// Close (a request that outlives shutdown, such as a WebSocket): the entry
+// is then dropped.
 func (w *RequestLogWriter) Record(x *exchange.Exchange) {
 	e := store.RequestLogEntry{
 		Time: x.Start, RequestID: x.ID, NodeID: w.opts.NodeID,
@@ -89,6 +93,12 @@ func (w *RequestLogWriter) Record(x *exchange.Exchange) {
 		}
 	}
 	select {
+	case <-w.stop:
+		w.dropped.Add(1)
+		return
+	default:
+	}
+	select {
 	case w.queue <- e:
 	default:
 		w.dropped.Add(1)
@@ -103,7 +113,7 @@ func (w *RequestLogWriter) Stats() (written, dropped, failed uint64) {
 
 // Close writes what is queued (until ctx ends) and stops the writer.
 func (w *RequestLogWriter) Close(ctx context.Context) error {
-	w.once.Do(func() { close(w.queue) })
+	w.once.Do(func() { close(w.stop) })
 	select {
 	case <-w.done:
 		return nil
@@ -146,15 +156,26 @@ func (w *RequestLogWriter) loop() {
 	}
 	for {
 		select {
-		case e, ok := <-w.queue:
-			if !ok {
-				write()
-				return
-			}
+		case e := <-w.queue:
 			batch = append(batch, e)
 			if len(batch) >= w.opts.BatchSize {
 				write()
 			}
+		case <-w.stop:
+			for { // what is queued now is written; later entries are dropped
+				select {
+				case e := <-w.queue:
+					batch = append(batch, e)
+					if len(batch) >= w.opts.BatchSize {
+						write()
+					}
+					continue
+				default:
+				}
+				break
+			}
+			write()
+			return
 		case <-flush.C:
 			write()
 		case <-prune.C:

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/store"
 )
 
 type lockedBuf struct {
@@ -112,4 +114,71 @@ func BenchmarkAccessLogLine(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		al.Log(&x)
 	}
+}
+
+type memSink struct {
+	mu      sync.Mutex
+	entries []store.RequestLogEntry
+	fail    bool
+}
+
+func (m *memSink) InsertRequestLogs(_ context.Context, es []store.RequestLogEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return errors.New("database down")
+	}
+	m.entries = append(m.entries, es...)
+	return nil
+}
+
+func (m *memSink) PruneRequestLogs(context.Context, time.Time, int) (int64, error) { return 0, nil }
+
+func (m *memSink) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
+// TestRequestLogWriterBatchesDropsAndCloses: entries are written in
+// batches; a full queue drops and counts instead of blocking; Close writes
+// what is queued; Record after Close is safe.
+func TestRequestLogWriterBatchesDropsAndCloses(t *testing.T) {
+	sink := &memSink{}
+	w := NewRequestLogWriter(sink, RequestLogOptions{QueueSize: 10, BatchSize: 4, FlushInterval: time.Hour})
+	var x exchange.Exchange
+	x.Reset()
+	x.ID, x.Start = "r", time.Now()
+	x.AddAttempt(exchange.Attempt{Target: "http://t", Code: gwerr.UpstreamReset, Duration: time.Millisecond})
+	for i := 0; i < 8; i++ {
+		w.Record(&x)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for sink.count() < 8 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if sink.count() != 8 {
+		t.Fatalf("two full batches not written: %d", sink.count())
+	}
+	if got := sink.entries[0].Attempts; len(got) != 1 || got[0].Code != "upstream_reset" || got[0].DurationMS != 1 {
+		t.Errorf("attempts = %+v", got)
+	}
+	sink.mu.Lock() // stall the writer: the queue fills, then drops
+	for i := 0; i < 100; i++ {
+		w.Record(&x)
+	}
+	sink.mu.Unlock()
+	if _, dropped, _ := w.Stats(); dropped == 0 {
+		t.Error("a full queue dropped nothing")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	written, dropped, _ := w.Stats()
+	if int(written) != sink.count() || written+dropped != 108 {
+		t.Errorf("written %d dropped %d (sink %d); every entry must be written or counted", written, dropped, sink.count())
+	}
+	w.Record(&x) // after Close: no panic
 }

@@ -18,12 +18,6 @@ import (
 	"github.com/sluicegw/sluice/internal/telemetry"
 )
 
-// Request log retention (until it is configurable).
-const (
-	requestLogMaxAge  = 7 * 24 * time.Hour
-	requestLogMaxRows = 1_000_000
-)
-
 // errStoreUnavailable is what the request log sink answers while the store
 // is not (yet) open.
 var errStoreUnavailable = errors.New("store not open yet")
@@ -75,10 +69,12 @@ func (a *App) openStore() error {
 		dsn = filepath.Join(a.opts.DataDir, "sluice.db")
 	}
 	a.nodeID = nodeID(a.opts.DataDir)
-	a.reqlog = telemetry.NewRequestLogWriter(&a.store, telemetry.RequestLogOptions{
-		NodeID: a.nodeID, MaxAge: requestLogMaxAge, MaxRows: requestLogMaxRows, Log: a.log,
-	})
-	a.gw.SetRequestLog(a.reqlog)
+	if rl := cfg.Log.RequestLog; rl.Enabled {
+		a.reqlog = telemetry.NewRequestLogWriter(&a.store, telemetry.RequestLogOptions{
+			NodeID: a.nodeID, MaxAge: rl.MaxAge.D(), MaxRows: rl.MaxRows, Log: a.log,
+		})
+		a.gw.SetRequestLog(a.reqlog)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopStore = cancel

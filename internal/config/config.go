@@ -110,6 +110,20 @@ type Log struct {
 	// Access is where access logs go: "stdout" (default), "stderr", "off",
 	// or a file path.
 	Access string `yaml:"access" json:"access"`
+	// RequestLog is the request log kept in the store (queried through
+	// the admin API).
+	RequestLog RequestLog `yaml:"request_log" json:"request_log"`
+}
+
+// RequestLog configures the store-backed request log.
+type RequestLog struct {
+	// Enabled records every request's summary. Default true.
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// MaxAge prunes entries older than this; 0 keeps them. Default 168h.
+	MaxAge Duration `yaml:"max_age" json:"max_age"`
+	// MaxRows keeps at most this many newest entries; 0 means no limit.
+	// Default 1000000.
+	MaxRows int `yaml:"max_rows" json:"max_rows"`
 }
 
 // Upstream is a named group of targets that routes forward to.

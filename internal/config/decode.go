@@ -655,6 +655,7 @@ var kindNames = map[reflect.Type]string{
 	reflect.TypeFor[Storage]():      "storage",
 	reflect.TypeFor[Redis]():        "redis",
 	reflect.TypeFor[Log]():          "log",
+	reflect.TypeFor[RequestLog]():   "log.request_log",
 	reflect.TypeFor[Upstream]():     "upstream",
 	reflect.TypeFor[Target]():       "target",
 	reflect.TypeFor[Timeouts]():     "timeouts",

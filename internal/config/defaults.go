@@ -41,7 +41,8 @@ func (c *Config) setDefaults() {
 		MaxURLBytes:       8 * KiB,
 	}
 	c.Storage = Storage{Driver: "sqlite"}
-	c.Log = Log{Level: "info", Access: "stdout"}
+	c.Log = Log{Level: "info", Access: "stdout",
+		RequestLog: RequestLog{Enabled: true, MaxAge: Duration(7 * 24 * time.Hour), MaxRows: 1_000_000}}
 }
 
 func (u *Upstream) setDefaults() {

@@ -436,3 +436,19 @@ func TestParseProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestRequestLogSettings(t *testing.T) {
+	c, err := Parse("rl.yaml", []byte("log:\n  request_log: { enabled: false, max_rows: 10 }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := c.Log.RequestLog
+	if rl.Enabled || rl.MaxRows != 10 || rl.MaxAge.D().Hours() != 168 {
+		t.Errorf("request_log = %+v (max_age keeps its default)", rl)
+	}
+	_, err = Parse("rl.yaml", []byte("log:\n  request_log: { max_rows: -1, bogus: 1 }\n"))
+	want := "rl.yaml:2: unknown key \"bogus\" in log.request_log\nrl.yaml:2: log.request_log.max_rows: must not be negative"
+	if err == nil || err.Error() != want {
+		t.Errorf("problems:\n%v\nwant:\n%s", err, want)
+	}
+}

@@ -225,6 +225,12 @@ func (v *validator) storage() {
 	if c.Log.Access == "" {
 		v.addf("log.access", "must be stdout, stderr, off or a file path")
 	}
+	if c.Log.RequestLog.MaxAge < 0 {
+		v.addf("log.request_log.max_age", "must not be negative")
+	}
+	if c.Log.RequestLog.MaxRows < 0 {
+		v.addf("log.request_log.max_rows", "must not be negative")
+	}
 }
 
 // pluginNames are the stable plugin names of CONTRACT §2.

@@ -133,10 +133,11 @@ start() {
 
 # wait_ready TARGET waits up to 15 s for TARGET to answer /bench/1k with 200.
 wait_ready() {
-	local t=$1 i
+	local t=$1 i hdr=()
+	[[ -n ${HDR[$t]:-} ]] && hdr=(-H "${HDR[$t]}")
 	for ((i = 0; i < 150; i++)); do
 		if [[ -n ${PID[$t]:-} ]] && ! kill -0 "${PID[$t]}" 2>/dev/null; then return 1; fi
-		[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$t]}/bench/1k" 2>/dev/null) == 200 ]] && return 0
+		[[ $(curl -s "${hdr[@]}" -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$t]}/bench/1k" 2>/dev/null) == 200 ]] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -484,7 +485,7 @@ table() {
 
 headline() { # headline SCENARIO
 	local s=$1
-	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access log / nginx = %s, sluice with key-auth + rate-limit / plain sluice = %s' \
+	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access + request log / nginx = %s, sluice with key-auth + rate-limit / plain sluice = %s' \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,nginx]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,direct]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice_log]:-0}" "${S_RPS[$s,nginx]:-0}")" \

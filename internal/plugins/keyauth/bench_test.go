@@ -1,20 +1,13 @@
 package keyauth_test
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
-	"net"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/consumer"
 	"github.com/sluicegw/sluice/internal/exchange"
-	"github.com/sluicegw/sluice/internal/gatewaytest"
 	"github.com/sluicegw/sluice/internal/plugin"
 )
 
@@ -59,145 +52,4 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkProxyKeyAuth measures one keep-alive request through the
-// gateway to an upstream answering 1 KiB, without a plugin and with
-// key-auth, serially and in parallel, the way internal/app's
-// BenchmarkProxy1KiB does. allocs/op counts the whole process.
-func BenchmarkProxyKeyAuth(b *testing.B) {
-	up := rawUpstream(b)
-	for _, bc := range []struct{ name, plugins, auth string }{
-		{"plain", "", ""},
-		{"key-auth", "    plugins:\n      key-auth: {}\n", "X-Api-Key: bench-key-0123456789abcdef\r\n"},
-	} {
-		g := gatewaytest.Start(b, `log: { access: "off" }
-upstreams:
-  - name: u
-    targets: [{ url: "`+up+`" }]
-routes:
-  - name: r
-    match: { paths: ["/"] }
-    upstream: u
-`+bc.plugins+`consumers:
-  - name: bench
-    credentials: [{ type: key-auth, key: "bench-key-0123456789abcdef" }]
-`)
-		req := []byte("GET /bench/path?q=1 HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nAccept: */*\r\n" + bc.auth + "\r\n")
-		b.Run(bc.name+"/serial", func(b *testing.B) {
-			rc := newRawClient(b, g.Addr, req)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := rc.do(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(bc.name+"/parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetParallelism(16)
-			b.RunParallel(func(pb *testing.PB) {
-				rc := newRawClient(b, g.Addr, req)
-				for pb.Next() {
-					if err := rc.do(); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
-}
-
-// rawUpstream answers every request with a fixed 1 KiB response, parsing
-// only what it must, so the benchmark measures the gateway.
-func rawUpstream(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1024\r\n\r\n" + strings.Repeat("x", 1024))
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReaderSize(c, 8192)
-				for {
-					if err := skipHead(br); err != nil {
-						return
-					}
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
-
-// skipHead consumes one request head.
-func skipHead(br *bufio.Reader) error {
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return err
-		}
-		if len(line) <= 2 {
-			return nil
-		}
-	}
-}
-
-// rawClient sends a pre-built keep-alive request and reads the response.
-type rawClient struct {
-	c   net.Conn
-	br  *bufio.Reader
-	req []byte
-}
-
-func newRawClient(b *testing.B, addr string, req []byte) *rawClient {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	return &rawClient{c: c, br: bufio.NewReaderSize(c, 16<<10), req: req}
-}
-
-func (rc *rawClient) do() error {
-	if _, err := rc.c.Write(rc.req); err != nil {
-		return err
-	}
-	length := -1
-	status := ""
-	for {
-		line, err := rc.br.ReadSlice('\n')
-		if err != nil {
-			return err
-		}
-		if status == "" {
-			status = string(line)
-		}
-		if len(line) <= 2 {
-			break
-		}
-		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
-			length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
-		}
-	}
-	if !strings.HasPrefix(status, "HTTP/1.1 200") {
-		return errors.New("unexpected status " + strings.TrimSpace(status))
-	}
-	if length < 0 {
-		return io.ErrUnexpectedEOF
-	}
-	_, err := rc.br.Discard(length)
-	return err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/h1"
 	"github.com/sluicegw/sluice/internal/plugin"
+	"github.com/sluicegw/sluice/internal/secret"
 	_ "github.com/sluicegw/sluice/internal/plugins/all" // built-in plugins
 	"github.com/sluicegw/sluice/internal/snapshot"
 	"github.com/sluicegw/sluice/internal/telemetry"
@@ -50,7 +51,10 @@ type App struct {
 	started time.Time
 
 	reloadMu sync.Mutex // serialises reloads
-	cfg      atomic.Pointer[config.Config]
+	cfg      atomic.Pointer[config.Config] // merged: file + store
+	fileCfg  atomic.Pointer[config.Config] // the config file alone
+	stored   atomic.Pointer[storedConfig]  // the store's part; nil until read
+	keys     *secret.Keyring
 	version  atomic.Uint64
 	reg      *upstream.Registry
 	plugins  *plugin.State
@@ -94,17 +98,21 @@ func New(opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if a.keys, err = secret.LoadKeyring(opts.DataDir); err != nil {
+		return nil, err
+	}
 	access, err := a.openAccessLog(cfg.Log.Access)
 	if err != nil {
 		return nil, err
 	}
 	a.reg = upstream.NewRegistry(a.log)
 	a.plugins = plugin.NewState()
-	snap, err := snapshot.Build(cfg, a.reg, a.version.Add(1), a.snapOpts())
+	snap, err := snapshot.Build(cfg, a.reg, a.version.Add(1), a.snapOpts(nil))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a.cfg.Store(cfg)
+	a.fileCfg.Store(cfg)
 	a.gw = gateway.New(snap, access, a.log)
 	a.reg.Commit(snap.Upstreams)
 	if err := a.openStore(); err != nil {
@@ -113,9 +121,14 @@ func New(opts Options) (*App, error) {
 	return a, nil
 }
 
-// snapOpts are the long-lived services snapshots are built with.
-func (a *App) snapOpts() snapshot.Options {
-	return snapshot.Options{PluginState: a.plugins, Log: a.log}
+// snapOpts are the long-lived services snapshots are built with, and the
+// stored credentials of st (nil: none yet).
+func (a *App) snapOpts(st *storedConfig) snapshot.Options {
+	o := snapshot.Options{PluginState: a.plugins, Log: a.log, NewMAC: a.keys.NewDigestMAC}
+	if st != nil {
+		o.StoredCredentials = st.creds
+	}
+	return o
 }
 
 // loadConfig reads path, or returns the defaults when path is empty.
@@ -247,13 +260,22 @@ func (a *App) Reload() error {
 		a.log.Error("config reload rejected; still serving the previous config", "error", err.Error())
 		return err
 	}
-	return a.apply(cfg)
+	return a.apply(cfg, a.stored.Load())
 }
 
-// apply builds and swaps in a snapshot for cfg. The caller holds reloadMu.
-func (a *App) apply(cfg *config.Config) error {
+// apply builds and swaps in a snapshot of the file config merged with the
+// store's part. The caller holds reloadMu.
+func (a *App) apply(file *config.Config, st *storedConfig) error {
 	old := a.cfg.Load()
-	snap, err := snapshot.Build(cfg, a.reg, a.version.Load()+1, a.snapOpts())
+	cfg := file
+	if st != nil {
+		cfg = merge(file, st)
+		if ps := cfg.Validate(); len(ps) > 0 {
+			a.log.Error("config reload rejected; still serving the previous config", "error", ps.Error())
+			return ps
+		}
+	}
+	snap, err := snapshot.Build(cfg, a.reg, a.version.Load()+1, a.snapOpts(st))
 	if err != nil {
 		a.log.Error("config reload rejected; still serving the previous config", "error", err.Error())
 		return err
@@ -261,6 +283,7 @@ func (a *App) apply(cfg *config.Config) error {
 	a.version.Store(snap.Version)
 	a.gw.Swap(snap)
 	a.cfg.Store(cfg)
+	a.fileCfg.Store(file)
 	a.reg.Commit(snap.Upstreams)
 	if old.Server.Listen != cfg.Server.Listen || old.Server.AdminListen != cfg.Server.AdminListen ||
 		(old.Server.TLS == nil) != (cfg.Server.TLS == nil) {

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sluicegw/sluice/internal/secret"
 	"github.com/sluicegw/sluice/internal/store"
 	_ "github.com/sluicegw/sluice/internal/store/postgres" // backend
 	_ "github.com/sluicegw/sluice/internal/store/sqlite"   // backend
@@ -57,10 +56,7 @@ func (h *storeHandle) PruneRequestLogs(ctx context.Context, olderThan time.Time,
 // request log writer that feeds it.
 func (a *App) openStore() error {
 	cfg := a.cfg.Load()
-	keys, err := secret.LoadKeyring(a.opts.DataDir)
-	if err != nil {
-		return err
-	}
+	keys := a.keys
 	driver, dsn := cfg.Storage.Driver, cfg.Storage.DSN
 	if driver == "" {
 		driver = "sqlite"
@@ -86,6 +82,10 @@ func (a *App) openStore() error {
 			if err == nil {
 				a.store.s.Store(&s)
 				a.log.Info("store open", "driver", driver)
+				if err := a.reloadStored(ctx, s); err != nil {
+					a.log.Error("store config not applied; serving the config file alone", "error", err.Error())
+				}
+				a.watchStore(ctx, s)
 				return
 			}
 			if ctx.Err() != nil {

@@ -90,7 +90,6 @@ type hasher struct {
 // Index is the consumers of one snapshot. It is immutable (apart from its
 // internal hasher pool) and safe for concurrent use. It must not be copied.
 type Index struct {
-	hmacKey []byte
 	hashers sync.Pool
 	byName  map[string]*Consumer
 	keys    map[digest]keyCred
@@ -98,21 +97,59 @@ type Index struct {
 	jwts    map[string]*JWT
 }
 
-// Build indexes the consumers of a config. Credential problems (a public
-// key that does not parse) are errors naming the consumer; the returned
-// index then holds every credential that did build.
-func Build(consumers []config.Consumer) (*Index, error) {
+// Options are the optional inputs of Build.
+type Options struct {
+	// NewMAC returns the keyed hash that digests credentials: the node's
+	// secret.Keyring (NewDigestMAC), so that credentials stored by the
+	// admin API (as digests made with the same key) can be matched. Nil
+	// uses a random key, good for file-declared credentials only.
+	NewMAC func() hash.Hash
+	// Stored are credentials managed through the admin API. Their
+	// consumers must be among the consumers given to Build.
+	Stored []Stored
+}
+
+// Stored is a credential from the store: secrets only as digests or sealed
+// material, as the admin API wrote them.
+type Stored struct {
+	ID       string
+	Consumer string
+	Type     string // key-auth, basic-auth, jwt
+	// Lookup is the keyed digest of the key (key-auth), the username
+	// (basic-auth) or the issuer (jwt).
+	Lookup []byte
+	// Secret is, for basic-auth, the keyed digest of the password; for an
+	// HS* jwt credential, the shared secret.
+	Secret []byte
+	// Attrs hold the non-secret fields: username, issuer, algorithm,
+	// public_key.
+	Attrs map[string]string
+}
+
+// Build indexes the consumers of a config and the stored credentials.
+// Credential problems (a public key that does not parse) are errors naming
+// the consumer; the returned index then holds every credential that did
+// build.
+func Build(consumers []config.Consumer, opts ...Options) (*Index, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	ix := &Index{
-		hmacKey: make([]byte, 32),
-		byName:  make(map[string]*Consumer, len(consumers)),
-		keys:    map[digest]keyCred{},
-		basics:  map[string]basic{},
-		jwts:    map[string]*JWT{},
+		byName: make(map[string]*Consumer, len(consumers)),
+		keys:   map[digest]keyCred{},
+		basics: map[string]basic{},
+		jwts:   map[string]*JWT{},
 	}
-	if _, err := rand.Read(ix.hmacKey); err != nil {
-		return nil, err
+	newMAC := o.NewMAC
+	if newMAC == nil {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		newMAC = func() hash.Hash { return hmac.New(sha256.New, key) }
 	}
-	ix.hashers.New = func() any { return &hasher{mac: hmac.New(sha256.New, ix.hmacKey)} }
+	ix.hashers.New = func() any { return &hasher{mac: newMAC()} }
 	var errs []error
 	for i := range consumers {
 		cc := &consumers[i]
@@ -136,7 +173,47 @@ func Build(consumers []config.Consumer) (*Index, error) {
 			}
 		}
 	}
+	for _, sc := range o.Stored {
+		if err := ix.addStored(sc); err != nil {
+			errs = append(errs, fmt.Errorf("consumer %q: credential %s: %w", sc.Consumer, sc.ID, err))
+		}
+	}
 	return ix, errors.Join(errs...)
+}
+
+// addStored indexes one credential from the store.
+func (ix *Index) addStored(sc Stored) error {
+	c, ok := ix.byName[sc.Consumer]
+	if !ok {
+		return errors.New("its consumer is not in this config")
+	}
+	switch sc.Type {
+	case "key-auth":
+		var d digest
+		if len(sc.Lookup) != len(d) {
+			return errors.New("malformed key digest")
+		}
+		copy(d[:], sc.Lookup)
+		ix.keys[d] = keyCred{consumer: c, id: "key-auth:" + sc.ID}
+	case "basic-auth":
+		var d digest
+		user := sc.Attrs["username"]
+		if user == "" || len(sc.Secret) != len(d) {
+			return errors.New("malformed basic-auth credential")
+		}
+		copy(d[:], sc.Secret)
+		ix.basics[user] = basic{consumer: c, password: d, id: "basic-auth:" + user}
+	case "jwt":
+		iss, alg := sc.Attrs["issuer"], sc.Attrs["algorithm"]
+		key, err := jwtKey(alg, string(sc.Secret), sc.Attrs["public_key"])
+		if err != nil {
+			return err
+		}
+		ix.jwts[iss] = &JWT{Consumer: c, Issuer: iss, Algorithm: alg, Key: key, ID: "jwt:" + iss}
+	default:
+		return fmt.Errorf("unknown type %q", sc.Type)
+	}
+	return nil
 }
 
 // digest returns the keyed digest of secret. It allocates nothing once the

@@ -1,12 +1,14 @@
 package consumer
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/config"
+	"github.com/sluicegw/sluice/internal/secret"
 )
 
 func testIndex(t testing.TB) *Index {
@@ -102,5 +104,43 @@ func BenchmarkKey(b *testing.B) {
 		if _, _, ok := ix.Key("alice-2"); !ok {
 			b.Fatal("not found")
 		}
+	}
+}
+
+// TestStoredCredentials: credentials the admin API stored as keyed digests
+// authenticate through the same index as file-declared ones.
+func TestStoredCredentials(t *testing.T) {
+	keys, err := secret.NewKeyring(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := []Stored{
+		{ID: "c1", Consumer: "bob", Type: "key-auth", Lookup: keys.Digest("sk_bob")},
+		{ID: "c2", Consumer: "bob", Type: "basic-auth", Lookup: keys.Digest("bob"), Secret: keys.Digest("pw"), Attrs: map[string]string{"username": "bob"}},
+		{ID: "c3", Consumer: "bob", Type: "jwt", Lookup: keys.Digest("bob-app"), Secret: []byte("hs-secret"), Attrs: map[string]string{"issuer": "bob-app", "algorithm": "HS256"}},
+	}
+	ix, err := Build([]config.Consumer{{Name: "alice", Credentials: []config.Credential{{Type: "key-auth", Key: "sk_alice"}}}, {Name: "bob"}},
+		Options{NewMAC: keys.NewDigestMAC, Stored: stored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, id, ok := ix.Key("sk_bob"); !ok || c.Name != "bob" || id != "key-auth:c1" {
+		t.Errorf("stored key: %v %q %v", c, id, ok)
+	}
+	if c, _, ok := ix.Key("sk_alice"); !ok || c.Name != "alice" {
+		t.Error("file key lost")
+	}
+	if _, _, ok := ix.Basic("bob", "pw"); !ok {
+		t.Error("stored basic-auth password refused")
+	}
+	if _, _, ok := ix.Basic("bob", "wrong"); ok {
+		t.Error("wrong password accepted")
+	}
+	if j, ok := ix.JWTByIssuer("bob-app"); !ok || string(j.Key.([]byte)) != "hs-secret" {
+		t.Error("stored jwt credential")
+	}
+	_, err = Build(nil, Options{NewMAC: keys.NewDigestMAC, Stored: []Stored{{ID: "x", Consumer: "ghost", Type: "key-auth", Lookup: keys.Digest("k")}}})
+	if err == nil {
+		t.Error("a credential of an unknown consumer was accepted")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"hash"
 	"strconv"
 	"unicode/utf8"
 )
@@ -22,6 +23,12 @@ func (k *Keyring) Digest(secret string) []byte {
 	m := hmac.New(sha256.New, k.digestKey)
 	m.Write([]byte(secret))
 	return m.Sum(make([]byte, 0, DigestSize))
+}
+
+// NewDigestMAC returns a fresh keyed hash computing the same digests as
+// Digest, for callers that pool their hash state on hot paths.
+func (k *Keyring) NewDigestMAC() hash.Hash {
+	return hmac.New(sha256.New, k.digestKey)
 }
 
 // Equal reports whether a and b are equal in time that depends only on their

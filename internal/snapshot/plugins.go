@@ -15,7 +15,7 @@ import (
 // its factory. Errors carry the config file line of the plugin.
 func (s *Snapshot) buildPlugins(cfg *config.Config, opts Options) []error {
 	var errs []error
-	ix, err := consumer.Build(cfg.Consumers)
+	ix, err := consumer.Build(cfg.Consumers, consumer.Options{NewMAC: opts.NewMAC, Stored: opts.StoredCredentials})
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -63,6 +64,10 @@ type Options struct {
 	// PluginState keeps plugin state (limiter counters) across snapshots.
 	PluginState *plugin.State
 	Log         *slog.Logger
+	// NewMAC digests credentials (the node keyring's); nil: a random key.
+	NewMAC func() hash.Hash
+	// StoredCredentials are the credentials managed through the admin API.
+	StoredCredentials []consumer.Stored
 }
 
 // Build compiles cfg. It registers upstreams with reg (reusing targets that

@@ -24,8 +24,8 @@ import (
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/h1"
 	"github.com/sluicegw/sluice/internal/plugin"
-	"github.com/sluicegw/sluice/internal/secret"
 	_ "github.com/sluicegw/sluice/internal/plugins/all" // built-in plugins
+	"github.com/sluicegw/sluice/internal/secret"
 	"github.com/sluicegw/sluice/internal/snapshot"
 	"github.com/sluicegw/sluice/internal/telemetry"
 	"github.com/sluicegw/sluice/internal/upstream"
@@ -50,7 +50,7 @@ type App struct {
 	log     *slog.Logger
 	started time.Time
 
-	reloadMu sync.Mutex // serialises reloads
+	reloadMu sync.Mutex                    // serialises reloads
 	cfg      atomic.Pointer[config.Config] // merged: file + store
 	fileCfg  atomic.Pointer[config.Config] // the config file alone
 	stored   atomic.Pointer[storedConfig]  // the store's part; nil until read

@@ -117,6 +117,7 @@ upstreams:
 		t.Helper()
 		start := time.Now()
 		for _, n := range nodes {
+			defer func(n string) { t.Logf("node %s answered %d after %v", n, want, time.Since(start)) }(n)
 			for get(n, key) != want {
 				if time.Since(start) > 5*time.Second {
 					t.Fatalf("node %s never answered %d", n, want)

@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,13 @@ func Open(ctx context.Context, dsn string, opts store.Options) (store.Store, err
 		return nil, fmt.Errorf("store: postgres DSN: %w", err)
 	}
 	cfg := pcfg.ConnConfig
+	if opts.Schema == "" {
+		// A DSN may name the schema as search_path; every node with the
+		// same DSN must then share the NOTIFY channel named after it.
+		if sp, _, _ := strings.Cut(cfg.RuntimeParams["search_path"], ","); sp != "" {
+			opts.Schema = strings.Trim(strings.TrimSpace(sp), `"`)
+		}
+	}
 	if opts.Schema != "" {
 		cfg.RuntimeParams["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
 	}

@@ -100,7 +100,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rq.chain != nil {
 			rq.chain.RunResponse(&rq.pc, ge.Status, h)
 		}
-		gwerr.Write(w, x.ID, ge)
+		x.BytesOut = int64(gwerr.Write(w, x.ID, ge))
 	}
 	g.finish(rq)
 }

@@ -147,9 +147,10 @@ func As(err error) *Error {
 	return New(Internal, err)
 }
 
-// Write renders e as application/problem+json with the Sluice-Error header.
-// The caller must not have written the response head yet.
-func Write(w http.ResponseWriter, requestID string, e *Error) {
+// Write renders e as application/problem+json with the Sluice-Error header
+// and returns the body's length. The caller must not have written the
+// response head yet.
+func Write(w http.ResponseWriter, requestID string, e *Error) int {
 	status := e.Status
 	if status == 0 {
 		status = e.Code.Status()
@@ -173,5 +174,6 @@ func Write(w http.ResponseWriter, requestID string, e *Error) {
 	buf = append(buf, "}\n"...)
 	h.Set("Content-Length", strconv.Itoa(len(buf)))
 	w.WriteHeader(status)
-	w.Write(buf)
+	n, _ := w.Write(buf)
+	return n
 }

@@ -94,6 +94,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return 1
 	}
+	// Signals are caught before the listeners open: a SIGTERM right after
+	// start must drain, not kill.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	if err := a.Start(); err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return 1
@@ -105,8 +109,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err := a.WatchConfig(ctx); err != nil {
 		fmt.Fprintf(stderr, "sluice: not watching the config file: %v\n", err)
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			a.Reload()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ import (
 )
 
 var binary string
+
+// adminAddrs maps a started node's proxy address to its admin address.
+var adminAddrs sync.Map
 
 // TestMain builds the real binary once; the tests run it as users do.
 func TestMain(m *testing.M) {
@@ -102,14 +106,21 @@ func startServe(t *testing.T, dir string, args ...string) (*exec.Cmd, string, *b
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
-	addrRe := regexp.MustCompile(`proxy on (\S+), admin on (\S+)`)
+	addrRe := regexp.MustCompile(`proxy on (\S+), admin on http://(\S+)`)
 	deadline := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
 	defer deadline.Stop()
 	var log strings.Builder
 	for sc.Scan() {
 		log.WriteString(sc.Text() + "\n")
 		if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(io.Discard, stderr)
+			var rest syncBuf
+			go io.Copy(&rest, stderr)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("sluice %s log:\n%s%s", m[1], log.String(), rest.String())
+				}
+			})
+			adminAddrs.Store(m[1], m[2])
 			return cmd, m[1], &out
 		}
 	}
@@ -203,4 +214,22 @@ func TestSignals(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit status after SIGTERM: %v", err)
 	}
+}
+
+// syncBuf is a goroutine-safe buffer for a child process's log.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

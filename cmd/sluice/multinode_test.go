@@ -64,7 +64,7 @@ routes:
     match: { paths: ["/"] }
     upstream: u
     plugins:
-      rate-limit: { limit: 100, window: 1h, by: route, redis_prefix: %q }
+      rate-limit: { limit: 100, window: 1h, by: route, redis_prefix: %q, redis_timeout: 2s }
 `, up.URL, prefix)
 	var addrs []string
 	for i := 0; i < 3; i++ {
@@ -73,6 +73,11 @@ routes:
 		os.WriteFile(path, []byte(cfg), 0o600)
 		_, addr, _ := startServe(t, dir, "--config", path, "--data", filepath.Join(dir, "data"))
 		addrs = append(addrs, addr)
+	}
+	// Let every node finish starting (store, first admin user) before the
+	// burst, so the burst measures the shared limit, not start-up load.
+	for _, a := range addrs {
+		waitAdmin(t, a)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200, DialContext: (&net.Dialer{}).DialContext}}
 	var passed, limited, other atomic.Int64
@@ -107,4 +112,23 @@ routes:
 	if up.Hits() != 100 {
 		t.Fatalf("upstream hits %d, want 100", up.Hits())
 	}
+}
+
+// waitAdmin waits until a node's admin API is up: its store is open and
+// its config loaded from it.
+func waitAdmin(t *testing.T, proxyAddr string) {
+	t.Helper()
+	admin, _ := adminAddrs.Load(proxyAddr)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + admin.(string) + "/api/v1/status")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized { // served by the API, not 503
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("node %s did not come up", proxyAddr)
 }

@@ -76,6 +76,7 @@ type App struct {
 	serveWG sync.WaitGroup
 
 	shutdownOnce sync.Once
+	adminMux     adminMux
 }
 
 // New loads the config and builds the first snapshot. Nothing listens yet.

@@ -54,6 +54,7 @@ routes:
 		json.NewDecoder(resp.Body).Decode(&body)
 		return resp.StatusCode, body.Data
 	}
+	waitFor(t, 10*time.Second, func() bool { code, _ := query("", ""); return code != 503 }) // the admin API starts with the store
 	if code, _ := query("", ""); code != 401 {
 		t.Fatalf("without a token: %d", code)
 	}

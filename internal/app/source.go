@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/admin"
 	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/consumer"
 	"github.com/sluicegw/sluice/internal/plugin"
@@ -34,7 +34,15 @@ type storedConfig struct {
 // loadStored reads the admin-managed config consistently.
 func loadStored(ctx context.Context, s store.Store) (*storedConfig, error) {
 	st := &storedConfig{plugins: map[string]map[string]any{}}
-	err := s.Tx(ctx, func(tx store.Tx) error {
+	// The version is read BEFORE the entities: a write that commits while
+	// they are read is then either in them or, at worst, read again when
+	// Watch delivers its (larger) version. Read after, a version could
+	// cover a write the entities missed, and Watch would skip it.
+	var err error
+	if st.version, err = s.ConfigVersion(ctx); err != nil {
+		return nil, err
+	}
+	err = s.Tx(ctx, func(tx store.Tx) error {
 		var err error
 		if st.routes, err = values(ctx, tx.Routes()); err != nil {
 			return err
@@ -69,11 +77,6 @@ func loadStored(ctx context.Context, s store.Store) (*storedConfig, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	// The version is read after the entities: a write racing with the
-	// read shows up as a newer version on Watch, and is reread then.
-	if st.version, err = s.ConfigVersion(ctx); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -179,15 +182,34 @@ func (a *App) Check(mutate func(c *config.Config)) error {
 	opts := a.snapOpts(a.stored.Load())
 	opts.PluginState = plugin.NewState()
 	if _, err := snapshot.Build(c, reg, 0, opts); err != nil {
-		return fmt.Errorf("the config does not compile: %w", err)
+		// A config that validates but does not compile (a plugin's own
+		// settings, a public key) is the caller's fault too: one problem
+		// per failure.
+		var ps config.Problems
+		for _, e := range unjoin(err) {
+			ps = append(ps, config.Problem{Message: e.Error()})
+		}
+		return ps
 	}
 	return nil
+}
+
+// unjoin splits an errors.Join error into its parts.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // FileOwned reports whether the config file declares an entity of kind
 // ("routes", "upstreams", "consumers", "plugins", "ai/providers",
 // "ai/models") called name.
-func (a *App) FileOwned(kind, name string) bool {
+func (a *App) FileOwned(kind admin.Kind, name string) bool {
 	f := a.fileCfg.Load()
 	has := func(n int, get func(int) string) bool {
 		for i := 0; i < n; i++ {
@@ -198,18 +220,18 @@ func (a *App) FileOwned(kind, name string) bool {
 		return false
 	}
 	switch kind {
-	case "routes":
+	case admin.KindRoutes:
 		return has(len(f.Routes), func(i int) string { return f.Routes[i].Name })
-	case "upstreams":
+	case admin.KindUpstreams:
 		return has(len(f.Upstreams), func(i int) string { return f.Upstreams[i].Name })
-	case "consumers":
+	case admin.KindConsumers:
 		return has(len(f.Consumers), func(i int) string { return f.Consumers[i].Name })
-	case "plugins":
+	case admin.KindPlugins:
 		_, ok := f.Plugins[name]
 		return ok
-	case "ai/providers":
+	case admin.KindAIProviders:
 		return has(len(f.AI.Providers), func(i int) string { return f.AI.Providers[i].Name })
-	case "ai/models":
+	case admin.KindAIModels:
 		return has(len(f.AI.Models), func(i int) string { return f.AI.Models[i].Name })
 	}
 	return false

@@ -85,7 +85,17 @@ func (a *App) openStore() error {
 				if err := a.reloadStored(ctx, s); err != nil {
 					a.log.Error("store config not applied; serving the config file alone", "error", err.Error())
 				}
+				// The admin API starts beside the watch: creating the first
+				// user hashes a password, which must not delay the config.
+				adminDone := make(chan struct{})
+				go func() {
+					defer close(adminDone)
+					if err := a.startAdminAPI(ctx, s); err != nil && ctx.Err() == nil {
+						a.log.Error("admin API not started", "error", err.Error())
+					}
+				}()
 				a.watchStore(ctx, s)
+				<-adminDone
 				return
 			}
 			if ctx.Err() != nil {

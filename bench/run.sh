@@ -45,16 +45,19 @@ P_HAPROXY=$((PORT_BASE + 7))
 P_CADDY=$((PORT_BASE + 8))
 P_SLUICE_EDGE=$((PORT_BASE + 9))
 P_SLUICE_EDGE_ADMIN=$((PORT_BASE + 10))
+P_SLUICE_RLOG=$((PORT_BASE + 11))
+P_SLUICE_RLOG_ADMIN=$((PORT_BASE + 12))
 EDGE_KEY=bench-key-0123456789
 
 # Targets in report order; display names and ports.
-TARGETS=(direct sluice sluice_log sluice_edge nginx haproxy caddy)
+TARGETS=(direct sluice sluice_rlog sluice_log sluice_edge nginx haproxy caddy)
 declare -A NAME=(
 	[direct]="direct (no proxy)" [sluice]="sluice" [sluice_log]="sluice (access log + request log on)"
+	[sluice_rlog]="sluice (request log on)"
 	[sluice_edge]="sluice (key-auth + rate-limit)"
 	[nginx]="nginx" [haproxy]="HAProxy" [caddy]="Caddy")
 declare -A PORT=(
-	[direct]=$P_UPSTREAM [sluice]=$P_SLUICE [sluice_log]=$P_SLUICE_LOG [sluice_edge]=$P_SLUICE_EDGE
+	[direct]=$P_UPSTREAM [sluice]=$P_SLUICE [sluice_log]=$P_SLUICE_LOG [sluice_edge]=$P_SLUICE_EDGE [sluice_rlog]=$P_SLUICE_RLOG
 	[nginx]=$P_NGINX [haproxy]=$P_HAPROXY [caddy]=$P_CADDY)
 # Extra request headers per target (wrk -H and the answer check).
 declare -A HDR=([sluice_edge]="x-api-key: $EDGE_KEY")
@@ -273,10 +276,11 @@ EOF
 EOF
 
 	local name port admin access reqlog dir plugins
-	for name in sluice sluice_log sluice_edge; do
+	for name in sluice sluice_rlog sluice_log sluice_edge; do
 		plugins=""
 		case $name in
 		sluice) port=$P_SLUICE admin=$P_SLUICE_ADMIN access=off reqlog=false dir=sluice ;;
+		sluice_rlog) port=$P_SLUICE_RLOG admin=$P_SLUICE_RLOG_ADMIN access=off reqlog=true dir=sluice-rlog ;;
 		sluice_log) port=$P_SLUICE_LOG admin=$P_SLUICE_LOG_ADMIN access="$TMP/sluice-access.log" reqlog=true dir=sluice-log ;;
 		sluice_edge)
 			port=$P_SLUICE_EDGE admin=$P_SLUICE_EDGE_ADMIN access=off reqlog=false dir=sluice-edge
@@ -330,7 +334,7 @@ else
 fi
 [[ -x $SLUICE ]] || die "no sluice binary at $SLUICE" 1
 
-for p in $(seq $((PORT_BASE + 1)) $((PORT_BASE + 10))); do
+for p in $(seq $((PORT_BASE + 1)) $((PORT_BASE + 12))); do
 	port_open "$p" && die "port $p is already in use; set BENCH_PORT_BASE"
 done
 
@@ -347,7 +351,8 @@ wait_ready direct || { cat "$TMP/upstream.log" "$TMP/upstream/error.log" >&2 2>/
 
 start sluice "$SLUICE" serve --config "$TMP/sluice.yaml" --data "$TMP/sluice-data"
 start sluice_log "$SLUICE" serve --config "$TMP/sluice-log.yaml" --data "$TMP/sluice-log-data"
-mkdir -p "$TMP/sluice-edge-data"
+mkdir -p "$TMP/sluice-edge-data" "$TMP/sluice-rlog-data"
+start sluice_rlog "$SLUICE" serve --config "$TMP/sluice-rlog.yaml" --data "$TMP/sluice-rlog-data"
 start sluice_edge "$SLUICE" serve --config "$TMP/sluice-edge.yaml" --data "$TMP/sluice-edge-data"
 start nginx nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
 [[ -n ${SKIP[haproxy]:-} ]] || start haproxy haproxy -db -f "$TMP/haproxy.cfg"
@@ -407,7 +412,7 @@ LOADAVG_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Still alive? A proxy that died mid-run would show as socket errors too,
 # but say it plainly.
-for t in sluice sluice_log sluice_edge nginx haproxy caddy; do
+for t in sluice sluice_rlog sluice_log sluice_edge nginx haproxy caddy; do
 	[[ -n ${SKIP[$t]:-} ]] && continue
 	if ! kill -0 "${PID[$t]}" 2>/dev/null; then
 		log "${NAME[$t]} exited during the run"
@@ -422,7 +427,7 @@ cp "$TMP/nginx/nginx.conf" "$RESULTS/nginx.conf"
 cp "$TMP/caddy/Caddyfile" "$RESULTS/Caddyfile"
 cp "$TMP/upstream/error.log" "$RESULTS/upstream-nginx.error.log" 2>/dev/null || true
 cp "$TMP/nginx/error.log" "$RESULTS/nginx.error.log" 2>/dev/null || true
-for t in upstream sluice sluice_log sluice_edge nginx haproxy caddy; do [[ -f $TMP/$t.log ]] && cp "$TMP/$t.log" "$RESULTS/$t.log"; done
+for t in upstream sluice sluice_rlog sluice_log sluice_edge nginx haproxy caddy; do [[ -f $TMP/$t.log ]] && cp "$TMP/$t.log" "$RESULTS/$t.log"; done
 head -3 "$TMP/sluice-access.log" >"$RESULTS/sluice-access.sample.log" 2>/dev/null || true
 
 # ---------------------------------------------------------------- summary --
@@ -485,10 +490,11 @@ table() {
 
 headline() { # headline SCENARIO
 	local s=$1
-	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access + request log / nginx = %s, sluice with key-auth + rate-limit / plain sluice = %s' \
+	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access + request log / nginx = %s, sluice with the request log / plain sluice = %s, sluice with key-auth + rate-limit / plain sluice = %s' \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,nginx]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,direct]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice_log]:-0}" "${S_RPS[$s,nginx]:-0}")" \
+		"$(ratio "${S_RPS[$s,sluice_rlog]:-0}" "${S_RPS[$s,sluice]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice_edge]:-0}" "${S_RPS[$s,sluice]:-0}")"
 }
 
@@ -529,7 +535,9 @@ headline() { # headline SCENARIO
 	echo "- sluice: access log and request log off, one upstream with one target, keep-alive pool of 128."
 	echo "  \"sluice (access log + request log on)\" is the same with the access log written to a file in"
 	echo "  the run's temp dir ($ACCESS_LINES lines, $((ACCESS_BYTES / 1048576)) MiB written in this run) and every request's"
-	echo "  summary queued for the SQLite request log (written in batches; beyond what SQLite takes, dropped and counted)."
+	echo "  summary offered to the SQLite request log (its defaults)."
+	echo "  \"sluice (request log on)\" is plain sluice with the store-backed request log at its defaults"
+	echo "  (SQLite; every failure, and up to 1000 successful requests a second, recorded)."
 	echo "  \"sluice (key-auth + rate-limit)\" adds key-auth (wrk sends the key in \`x-api-key\`) and a"
 	echo "  memory rate-limit by consumer with a limit far above the load, so every request pays for both."
 	echo "- nginx: \`worker_processes auto\`, \`upstream\` block with \`keepalive 128\`, \`proxy_http_version 1.1\`,"

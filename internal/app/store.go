@@ -67,7 +67,8 @@ func (a *App) openStore() error {
 	a.nodeID = nodeID(a.opts.DataDir)
 	if rl := cfg.Log.RequestLog; rl.Enabled {
 		a.reqlog = telemetry.NewRequestLogWriter(&a.store, telemetry.RequestLogOptions{
-			NodeID: a.nodeID, MaxAge: rl.MaxAge.D(), MaxRows: rl.MaxRows, Log: a.log,
+			NodeID: a.nodeID, MaxAge: rl.MaxAge.D(), MaxRows: rl.MaxRows,
+			SuccessPerSecond: rl.SuccessPerSecond, Log: a.log,
 		})
 		a.gw.SetRequestLog(a.reqlog)
 	}

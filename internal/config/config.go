@@ -124,6 +124,11 @@ type RequestLog struct {
 	// MaxRows keeps at most this many newest entries; 0 means no limit.
 	// Default 1000000.
 	MaxRows int `yaml:"max_rows" json:"max_rows"`
+	// SuccessPerSecond caps how many successful requests (no gateway error
+	// code, status below 400) are recorded per second; the rest are
+	// counted as sampled out. Failures are always recorded (while the
+	// writer keeps up). 0 means no cap. Default 1000.
+	SuccessPerSecond int `yaml:"success_per_second" json:"success_per_second"`
 }
 
 // Upstream is a named group of targets that routes forward to.

@@ -42,7 +42,7 @@ func (c *Config) setDefaults() {
 	}
 	c.Storage = Storage{Driver: "sqlite"}
 	c.Log = Log{Level: "info", Access: "stdout",
-		RequestLog: RequestLog{Enabled: true, MaxAge: Duration(7 * 24 * time.Hour), MaxRows: 1_000_000}}
+		RequestLog: RequestLog{Enabled: true, MaxAge: Duration(7 * 24 * time.Hour), MaxRows: 1_000_000, SuccessPerSecond: 1000}}
 }
 
 func (u *Upstream) setDefaults() {

@@ -231,6 +231,9 @@ func (v *validator) storage() {
 	if c.Log.RequestLog.MaxRows < 0 {
 		v.addf("log.request_log.max_rows", "must not be negative")
 	}
+	if c.Log.RequestLog.SuccessPerSecond < 0 {
+		v.addf("log.request_log.success_per_second", "must not be negative")
+	}
 }
 
 // pluginNames are the stable plugin names of CONTRACT §2.

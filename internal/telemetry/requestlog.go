@@ -28,7 +28,11 @@ type RequestLogOptions struct {
 	MaxAge     time.Duration
 	MaxRows    int
 	PruneEvery time.Duration // default 1m
-	Log        *slog.Logger
+	// SuccessPerSecond caps the successful requests (status below 400, no
+	// gateway error code) recorded per second; failures are never sampled
+	// out. 0: no cap.
+	SuccessPerSecond int
+	Log              *slog.Logger
 }
 
 // RequestLogWriter writes request summaries to the store asynchronously,
@@ -40,11 +44,17 @@ type RequestLogWriter struct {
 	opts    RequestLogOptions
 	queue   chan store.RequestLogEntry
 	dropped atomic.Uint64
+	sampled atomic.Uint64
 	written atomic.Uint64
-	failed  atomic.Uint64
-	stop    chan struct{} // closed by Close; the queue itself is never closed
-	done    chan struct{}
-	once    sync.Once
+
+	// The success budget: window is the current second (unix), used the
+	// successes recorded in it.
+	window atomic.Int64
+	used   atomic.Int64
+	failed atomic.Uint64
+	stop   chan struct{} // closed by Close; the queue itself is never closed
+	done   chan struct{}
+	once   sync.Once
 }
 
 // NewRequestLogWriter starts a writer; Close stops it.
@@ -72,8 +82,14 @@ func NewRequestLogWriter(sink RequestLogSink, opts RequestLogOptions) *RequestLo
 
 // Record queues x's summary. It never blocks, and is safe to call after
 // Close (a request that outlives shutdown, such as a WebSocket): the entry
-// is then dropped.
+// is then dropped. Successful requests beyond SuccessPerSecond are sampled
+// out (counted, not written), so that the request log spends its database
+// budget on the failures people come to it for.
 func (w *RequestLogWriter) Record(x *exchange.Exchange) {
+	if x.Code == "" && x.Status < 400 && !w.successAllowed() {
+		w.sampled.Add(1)
+		return
+	}
 	e := store.RequestLogEntry{
 		Time: x.Start, RequestID: x.ID, NodeID: w.opts.NodeID,
 		Route: x.Route, Upstream: x.Upstream, Consumer: x.Consumer,
@@ -105,11 +121,28 @@ func (w *RequestLogWriter) Record(x *exchange.Exchange) {
 	}
 }
 
+// successAllowed takes one unit of this second's success budget.
+func (w *RequestLogWriter) successAllowed() bool {
+	max := int64(w.opts.SuccessPerSecond)
+	if max <= 0 {
+		return true
+	}
+	now := time.Now().Unix()
+	if win := w.window.Load(); win != now && w.window.CompareAndSwap(win, now) {
+		w.used.Store(0)
+	}
+	return w.used.Add(1) <= max
+}
+
 // Stats returns entries written, dropped (queue full) and lost to failed
 // inserts.
 func (w *RequestLogWriter) Stats() (written, dropped, failed uint64) {
 	return w.written.Load(), w.dropped.Load(), w.failed.Load()
 }
+
+// Sampled returns how many successful requests were not recorded because
+// of SuccessPerSecond.
+func (w *RequestLogWriter) Sampled() uint64 { return w.sampled.Load() }
 
 // Close writes what is queued (until ctx ends) and stops the writer.
 func (w *RequestLogWriter) Close(ctx context.Context) error {

@@ -182,3 +182,34 @@ func TestRequestLogWriterBatchesDropsAndCloses(t *testing.T) {
 	}
 	w.Record(&x) // after Close: no panic
 }
+
+// TestRequestLogSamplesSuccessesNotFailures: past the success budget,
+// successes are sampled out; failures are always recorded.
+func TestRequestLogSamplesSuccessesNotFailures(t *testing.T) {
+	sink := &memSink{}
+	w := NewRequestLogWriter(sink, RequestLogOptions{SuccessPerSecond: 5, FlushInterval: 10 * time.Millisecond})
+	var ok, bad exchange.Exchange
+	ok.Reset()
+	ok.Status, ok.Start = 200, time.Now()
+	bad.Reset()
+	bad.Status, bad.Code, bad.Start = 502, gwerr.UpstreamReset, time.Now()
+	for i := 0; i < 50; i++ {
+		w.Record(&ok)
+		w.Record(&bad)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	w.Close(ctx)
+	var oks, bads int
+	for _, e := range sink.entries {
+		if e.Status == 200 {
+			oks++
+		} else {
+			bads++
+		}
+	}
+	// The 50 successes span at most two one-second windows.
+	if bads != 50 || oks < 5 || oks > 10 || int(w.Sampled()) != 50-oks {
+		t.Fatalf("recorded %d successes and %d failures, sampled %d", oks, bads, w.Sampled())
+	}
+}

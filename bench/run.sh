@@ -570,6 +570,28 @@ for s in "${SCENARIOS[@]}"; do
 	table "$s" | grep -v '^|---' | sed 's/\*\*//g' | text_table
 	echo
 done
+# Request log store writes, from the Go benchmarks, appended to the report.
+if [[ ${BENCH_GO:-1} == 1 ]] && command -v go >/dev/null; then
+	log "request log write throughput (go test -bench InsertRequestLogs)"
+	(cd "$ROOT" && go test -run '^$' -bench InsertRequestLogs -benchtime 2s \
+		./internal/store/sqlite ./internal/store/postgres >"$RESULTS/store-bench.txt" 2>&1) || true
+	{
+		echo
+		echo "## Request log: store write throughput"
+		echo
+		echo "\`go test -bench InsertRequestLogs\` on the same machine: one batch insert per transaction"
+		echo "(SQLite: one multi-row INSERT; PostgreSQL: COPY)."
+		echo
+		echo "| backend | batch | rows/s |"
+		echo "|---|---:|---:|"
+		awk '/^pkg:/ { n = split($2, p, "/"); db = p[n] }
+			/^BenchmarkInsertRequestLogs/ {
+				split($1, b, "="); sub(/-[0-9]+$/, "", b[2])
+				for (i = 1; i <= NF; i++) if ($i == "rows/s") printf "| %s | %s | %.0f |\n", db, b[2], $(i-1)
+			}' "$RESULTS/store-bench.txt"
+	} >>"$OUT"
+fi
+
 log "report: $OUT; raw outputs: $RESULTS"
 
 if ((${#FATAL[@]})); then

@@ -238,7 +238,7 @@ func maskedSecrets(cr config.Credential, path string) []problem {
 	var ps []problem
 	for _, f := range []struct{ name, value string }{{"key", cr.Key}, {"password", cr.Password}, {"secret", cr.Secret}} {
 		if isMasked(f.value) {
-			ps = append(ps, newProblem(joinKey(path, f.name), "is a masked value; send the secret itself, or leave it out to have one generated"))
+			ps = append(ps, newProblem(config.JoinKey(path, f.name), "is a masked value; send the secret itself, or leave it out to have one generated"))
 		}
 	}
 	return ps

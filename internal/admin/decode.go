@@ -146,7 +146,7 @@ func (d *jsonDecoder) value(raw []byte, v reflect.Value, path string) {
 		for _, k := range sortedKeys(items) {
 			e := reflect.New(v.Type().Elem()).Elem()
 			e.Set(newValue(v.Type().Elem()))
-			d.value(items[k], e, joinKey(path, k))
+			d.value(items[k], e, config.JoinKey(path, k))
 			m.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), e)
 		}
 		v.Set(m)
@@ -174,7 +174,7 @@ func (d *jsonDecoder) object(raw []byte, v reflect.Value, path string) {
 	fields := jsonFields(v.Type())
 	for _, f := range fields.list {
 		if item, ok := items[f.name]; ok {
-			d.value(item, v.Field(f.index), joinKey(path, f.name))
+			d.value(item, v.Field(f.index), config.JoinKey(path, f.name))
 		}
 	}
 	for _, k := range sortedKeys(items) {
@@ -182,10 +182,10 @@ func (d *jsonDecoder) object(raw []byte, v reflect.Value, path string) {
 			continue
 		}
 		msg := fmt.Sprintf("unknown field %q", k)
-		if s := closest(k, fields.names()); s != "" {
+		if s := config.Suggest(k, fields.names()); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
-		d.addf(joinKey(path, k), "%s", msg)
+		d.addf(config.JoinKey(path, k), "%s", msg)
 	}
 }
 
@@ -285,33 +285,6 @@ func jsonFields(t reflect.Type) *structFields {
 	return f
 }
 
-// joinKey returns the path of key inside the object at parent, in the
-// config package's path syntax: words joined by dots, other keys quoted in
-// brackets.
-func joinKey(parent, key string) string {
-	if !isWord(key) {
-		return parent + "[" + strconv.Quote(key) + "]"
-	}
-	if parent == "" {
-		return key
-	}
-	return parent + "." + key
-}
-
-// isWord reports whether key can appear bare in a path.
-func isWord(key string) bool {
-	if key == "" {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -319,39 +292,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// closest returns the candidate nearest to word by edit distance when it
-// is close enough to be a likely typo, else "".
-func closest(word string, candidates []string) string {
-	best, bestDist := "", len(word)/2+1
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), c); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // defaults holds, per config type whose zero value is not its default,

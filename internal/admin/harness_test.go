@@ -68,7 +68,7 @@ func (f *fakeConfig) Check(mutate func(c *config.Config)) error {
 	for i, r := range c.Routes {
 		for name, pc := range r.Plugins {
 			if _, bad := pc["invalid"]; bad {
-				ps = append(ps, config.Problem{Path: joinKey(joinKey(listPath("routes")(i, ""), "plugins"), name) + ".invalid",
+				ps = append(ps, config.Problem{Path: config.JoinKey(config.JoinKey(listPath("routes")(i, ""), "plugins"), name) + ".invalid",
 					Message: "this setting is not valid"})
 			}
 		}

@@ -264,7 +264,7 @@ func (a *API) decodeDocument(data []byte) (*document, []problem) {
 			d.ignored = append(d.ignored, k)
 		default:
 			msg := "unknown section " + strconv.Quote(k)
-			if s := closest(k, append([]string{"upstreams", "routes", "consumers", "plugins", "ai"}, nodeSections...)); s != "" {
+			if s := config.Suggest(k, append([]string{"upstreams", "routes", "consumers", "plugins", "ai"}, nodeSections...)); s != "" {
 				msg += " (did you mean " + strconv.Quote(s) + "?)"
 			}
 			ps = append(ps, newProblem(k, "%s", msg))
@@ -317,7 +317,7 @@ func decodePlugins(raw json.RawMessage) (*kindImport[store.Plugin], []problem) {
 	}
 	var ps []problem
 	for _, name := range sortedKeys(m) {
-		p := joinKey("plugins", name)
+		p := config.JoinKey("plugins", name)
 		it := &docItem[store.Plugin]{path: p, v: store.Plugin{Name: name, Config: map[string]any{}}}
 		if string(m[name]) != "null" {
 			ps = append(ps, prefixProblems(p, decodeJSON(m[name], &it.v.Config))...)
@@ -364,7 +364,7 @@ func walkLines(n *yaml.Node, path string, lines map[string]int) {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if key := n.Content[i]; key.Value != "<<" {
-				p := joinKey(path, key.Value)
+				p := config.JoinKey(path, key.Value)
 				lines[p] = key.Line
 				walkLines(n.Content[i+1], p, lines)
 			}

@@ -111,7 +111,7 @@ var pluginKind = &kindSpec[store.Plugin]{
 			c.Plugins[p.Name] = cfg
 		}
 	},
-	path: func(_ int, name string) string { return joinKey("plugins", name) },
+	path: func(_ int, name string) string { return config.JoinKey("plugins", name) },
 	bodyPath: func(rest string) string {
 		if rest == "" {
 			return "name" // the plugin itself: its name is unknown or unfit
@@ -205,7 +205,7 @@ func restoreProviderSecrets(v, old *config.Provider) []problem {
 			v.Headers[name] = ov
 			continue
 		}
-		ps = append(ps, newProblem(joinKey("headers", name),
+		ps = append(ps, newProblem(config.JoinKey("headers", name),
 			"%q is a masked value and no stored value of this header matches it; send the value itself", h))
 	}
 	return ps

@@ -676,6 +676,10 @@ var kindNames = map[reflect.Type]string{
 	reflect.TypeFor[Price]():        "price",
 }
 
+// Suggest returns the candidate closest to word when it is close enough to
+// be a likely typo ("retriez" → "retries"), else "".
+func Suggest(word string, candidates []string) string { return suggest(word, candidates) }
+
 // suggest returns the candidate closest to word when it is close enough to
 // be a likely typo, else "".
 func suggest(word string, candidates []string) string {

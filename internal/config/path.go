@@ -21,6 +21,11 @@ func joinKey(parent, key string) string {
 	return parent + "." + key
 }
 
+// JoinKey returns the path of key inside the object at parent, in the
+// syntax Line and Problem.Path use (for callers that report problems in
+// the same terms, such as the admin API).
+func JoinKey(parent, key string) string { return joinKey(parent, key) }
+
 // joinIndex returns the path of element i of the list at parent.
 func joinIndex(parent string, i int) string {
 	return parent + "[" + strconv.Itoa(i) + "]"

@@ -24,6 +24,7 @@ import (
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/h1"
 	"github.com/sluicegw/sluice/internal/plugin"
+	"github.com/sluicegw/sluice/internal/proxy"
 	_ "github.com/sluicegw/sluice/internal/plugins/all" // built-in plugins
 	"github.com/sluicegw/sluice/internal/secret"
 	"github.com/sluicegw/sluice/internal/snapshot"
@@ -311,6 +312,9 @@ func (a *App) shutdown(ctx context.Context) error {
 		a.admin.Shutdown(ctx)
 	}
 	a.serveWG.Wait()
+	if n := proxy.CloseUpgraded(); n > 0 {
+		a.log.Info("closed upgraded connections at shutdown", "connections", n)
+	}
 	a.closeStore(ctx)
 	a.reg.Close()
 	if a.accessOut != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -113,5 +114,31 @@ func TestClientDisconnectLogged(t *testing.T) {
 	line := h.logFor("disconnect-1")
 	if line["code"] != "client_closed" {
 		t.Errorf("code = %v", line["code"])
+	}
+}
+
+// TestShutdownClosesWebSockets: a WebSocket outlives the HTTP drain, so
+// shutdown closes it last instead of leaving it open.
+func TestShutdownClosesWebSockets(t *testing.T) {
+	u := testkit.Start(t, testkit.WebSocketEcho)
+	h := startGateway(t, oneTarget("", u.URL))
+	ws, err := websocket.Dial("ws://"+h.app.ProxyAddr()+"/ws", "", "http://localhost/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := websocket.Message.Send(ws, "before"); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	websocket.Message.Receive(ws, &got)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	h.app.Shutdown(ctx)
+	ws.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if err := websocket.Message.Receive(ws, &got); err == nil {
+		t.Fatal("the WebSocket is still open after shutdown")
+	} else if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+		t.Fatal("the WebSocket was left open (read timed out) after shutdown")
 	}
 }

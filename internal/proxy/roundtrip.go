@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sluicegw/sluice/internal/exchange"
@@ -214,6 +215,8 @@ func relayUpgrade(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, 
 	}
 	defer cc.Close()
 	defer c.Close()
+	untrack := trackUpgraded(cc, c.Conn)
+	defer untrack()
 	c.SetDeadline(time.Time{})
 	h := st.header
 	setGatewayHeaders(h, x, o)
@@ -301,4 +304,40 @@ func (cw *closeWatch) stop() bool {
 		return ok
 	}
 	return true
+}
+
+// upgraded holds the connection pairs of running protocol switches: they
+// outlive the HTTP server's graceful shutdown, which no longer sees them.
+var upgraded struct {
+	mu    sync.Mutex
+	conns map[*[2]net.Conn]struct{}
+}
+
+// trackUpgraded registers a switched connection pair until untrack.
+func trackUpgraded(client, target net.Conn) (untrack func()) {
+	pair := &[2]net.Conn{client, target}
+	upgraded.mu.Lock()
+	if upgraded.conns == nil {
+		upgraded.conns = map[*[2]net.Conn]struct{}{}
+	}
+	upgraded.conns[pair] = struct{}{}
+	upgraded.mu.Unlock()
+	return func() {
+		upgraded.mu.Lock()
+		delete(upgraded.conns, pair)
+		upgraded.mu.Unlock()
+	}
+}
+
+// CloseUpgraded closes every running protocol switch (WebSocket): the
+// last step of a shutdown, after in-flight HTTP requests have drained. It
+// returns how many it closed.
+func CloseUpgraded() int {
+	upgraded.mu.Lock()
+	defer upgraded.mu.Unlock()
+	for pair := range upgraded.conns {
+		pair[0].Close()
+		pair[1].Close()
+	}
+	return len(upgraded.conns)
 }

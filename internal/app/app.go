@@ -24,8 +24,8 @@ import (
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/h1"
 	"github.com/sluicegw/sluice/internal/plugin"
-	"github.com/sluicegw/sluice/internal/proxy"
 	_ "github.com/sluicegw/sluice/internal/plugins/all" // built-in plugins
+	"github.com/sluicegw/sluice/internal/proxy"
 	"github.com/sluicegw/sluice/internal/secret"
 	"github.com/sluicegw/sluice/internal/snapshot"
 	"github.com/sluicegw/sluice/internal/telemetry"

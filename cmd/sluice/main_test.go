@@ -216,20 +216,5 @@ func TestSignals(t *testing.T) {
 	}
 }
 
-// syncBuf is a goroutine-safe buffer for a child process's log.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuf is a goroutine-safe buffer for captured logs.
+type syncBuf = testkit.SyncBuffer

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/testkit"
+
 	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/secret"
 	"github.com/sluicegw/sluice/internal/store"
@@ -312,20 +314,5 @@ func (e *env) storedBytes() []byte {
 	return all
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a goroutine-safe buffer for captured logs.
+type syncBuffer = testkit.SyncBuffer

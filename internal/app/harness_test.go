@@ -9,28 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/testkit"
 )
-
-// syncBuffer is a goroutine-safe bytes.Buffer for captured logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness is a sluice node started in-process on loopback ports.
 type harness struct {
@@ -210,3 +193,6 @@ func checkProblem(t *testing.T, resp *http.Response, body []byte, status int, co
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o600)
 }
+
+// syncBuffer is a goroutine-safe buffer for captured logs.
+type syncBuffer = testkit.SyncBuffer

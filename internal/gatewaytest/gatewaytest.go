@@ -7,7 +7,6 @@
 package gatewaytest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,9 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/testkit"
 
 	"github.com/sluicegw/sluice/internal/app"
 )
@@ -173,20 +173,5 @@ func CheckProblem(t testing.TB, resp *http.Response, body []byte, status int, co
 	return p
 }
 
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a goroutine-safe buffer for captured logs.
+type syncBuffer = testkit.SyncBuffer

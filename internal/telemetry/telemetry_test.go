@@ -12,27 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/testkit"
+
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/store"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestBufferedWriterFlushesByTime(t *testing.T) {
 	var out lockedBuf
@@ -213,3 +198,6 @@ func TestRequestLogSamplesSuccessesNotFailures(t *testing.T) {
 		t.Fatalf("recorded %d successes and %d failures, sampled %d", oks, bads, w.Sampled())
 	}
 }
+
+// lockedBuf is a goroutine-safe buffer for captured logs.
+type lockedBuf = testkit.SyncBuffer

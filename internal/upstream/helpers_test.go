@@ -1,13 +1,13 @@
 package upstream
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/testkit"
 )
 
 // fakeClock is a manual clock for health and latency tests.
@@ -21,24 +21,6 @@ func newFakeClock() *fakeClock {
 
 func (c *fakeClock) now() int64              { return c.ns.Load() }
 func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testRegistry returns a registry on a fake clock whose logs go to the
 // returned buffer; it is closed when the test ends.
@@ -115,3 +97,6 @@ func byName(u *Upstream, n string) *Target {
 	}
 	return nil
 }
+
+// lockedBuffer is a goroutine-safe buffer for captured logs.
+type lockedBuffer = testkit.SyncBuffer

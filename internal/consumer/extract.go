@@ -132,3 +132,19 @@ func queryNameIn(raw string, names []string) bool {
 	}
 	return false
 }
+
+// ValidName reports whether s is usable, without escaping, both as a
+// header name and as a cookie or query parameter name: letters, digits,
+// "-", "_" and ".". Auth plugins check configured credential names with it.
+func ValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -172,12 +172,12 @@ func New(raw map[string]any, env plugin.Env) (any, error) {
 		return nil, errors.New("maximum_expiration: must not be negative")
 	}
 	for i, n := range cfg.CookieNames {
-		if !validName(n) {
+		if !consumer.ValidName(n) {
 			return nil, fmt.Errorf("cookie_names[%d]: %q is not a valid cookie name", i, n)
 		}
 	}
 	for i, n := range cfg.QueryNames {
-		if !validName(n) {
+		if !consumer.ValidName(n) {
 			return nil, fmt.Errorf("query_names[%d]: %q is not a valid parameter name", i, n)
 		}
 	}

@@ -141,18 +141,3 @@ func removeCookies(h http.Header, names []string) {
 	}
 	h["Cookie"] = kept
 }
-
-// validName reports whether s is usable as a cookie or query parameter
-// name without escaping: letters, digits, "-", "_", ".".
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}

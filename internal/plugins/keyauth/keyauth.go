@@ -100,7 +100,7 @@ func New(raw map[string]any, env plugin.Env) (any, error) {
 	inHeader, inQuery := boolOr(cfg.KeyInHeader, true), boolOr(cfg.KeyInQuery, false)
 	seen := map[string]bool{}
 	for i, n := range names {
-		if !validName(n) {
+		if !consumer.ValidName(n) {
 			return nil, fmt.Errorf("key_names[%d]: %q is not a valid name (letters, digits, \"-\", \"_\", \".\")", i, n)
 		}
 		canon := http.CanonicalHeaderKey(n)
@@ -224,19 +224,4 @@ func boolOr(b *bool, def bool) bool {
 		return def
 	}
 	return *b
-}
-
-// validName reports whether s is usable both as a header name and, with
-// no escaping, as a query parameter name: letters, digits, "-", "_", ".".
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

@@ -20,10 +20,17 @@ var _ admin.Config = (*App)(nil)
 // (internal/admin) under /api/ once the store is open; until then the API
 // answers 503 store_unavailable.
 type adminMux struct {
-	api atomic.Pointer[http.Handler]
+	api     atomic.Pointer[http.Handler]
+	metrics http.Handler
 }
 
 func (m *adminMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// /metrics is served like /healthz, without credentials, for scrapers:
+	// the admin listener is loopback-only unless configured otherwise.
+	if r.URL.Path == "/metrics" && m.metrics != nil {
+		m.metrics.ServeHTTP(w, r)
+		return
+	}
 	if h := m.api.Load(); h != nil {
 		(*h).ServeHTTP(w, r)
 		return

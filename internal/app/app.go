@@ -78,6 +78,7 @@ type App struct {
 
 	shutdownOnce sync.Once
 	adminMux     adminMux
+	metrics      *telemetry.Metrics
 }
 
 // New loads the config and builds the first snapshot. Nothing listens yet.
@@ -116,6 +117,7 @@ func New(opts Options) (*App, error) {
 	a.cfg.Store(cfg)
 	a.fileCfg.Store(cfg)
 	a.gw = gateway.New(snap, access, a.log)
+	a.setupMetrics()
 	a.reg.Commit(snap.Upstreams)
 	if err := a.openStore(); err != nil {
 		return nil, err

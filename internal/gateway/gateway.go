@@ -26,10 +26,11 @@ import (
 
 // Gateway serves proxied traffic from the current snapshot.
 type Gateway struct {
-	snap   atomic.Pointer[snapshot.Snapshot]
-	access *telemetry.AccessLog
-	reqlog RequestLog
-	log    *slog.Logger
+	snap    atomic.Pointer[snapshot.Snapshot]
+	access  *telemetry.AccessLog
+	reqlog  RequestLog
+	metrics Observer
+	log     *slog.Logger
 }
 
 // RequestLog receives every finished request (the store-backed request
@@ -40,6 +41,14 @@ type RequestLog interface {
 
 // SetRequestLog sets where request summaries go; call before serving.
 func (g *Gateway) SetRequestLog(rl RequestLog) { g.reqlog = rl }
+
+// Observer records finished requests in metrics.
+type Observer interface {
+	Observe(x *exchange.Exchange)
+}
+
+// SetMetrics sets the metrics observer; call before serving.
+func (g *Gateway) SetMetrics(o Observer) { g.metrics = o }
 
 // New returns a Gateway serving s.
 func New(s *snapshot.Snapshot, access *telemetry.AccessLog, log *slog.Logger) *Gateway {
@@ -108,6 +117,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // finish logs the request and recycles its state.
 func (g *Gateway) finish(rq *request) {
 	g.access.Log(&rq.x)
+	if g.metrics != nil {
+		g.metrics.Observe(&rq.x)
+	}
 	if g.reqlog != nil {
 		g.reqlog.Record(&rq.x)
 	}

@@ -117,7 +117,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		break
 	}
 	signal.Reset(syscall.SIGTERM, syscall.SIGINT)
-	sctx, scancel := context.WithTimeout(context.Background(), a.Config().Server.ShutdownTimeout.D())
+	sctx, scancel := context.WithTimeout(context.Background(), a.Current().Server.ShutdownTimeout.D())
 	defer scancel()
 	if err := a.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		fmt.Fprintf(stderr, "sluice: shutdown: %v\n", err)

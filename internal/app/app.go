@@ -328,9 +328,6 @@ func (a *App) shutdown(ctx context.Context) error {
 	return err
 }
 
-// Config returns the running config.
-func (a *App) Config() *config.Config { return a.cfg.Load() }
-
 // DataFile returns a path inside the data dir.
 func (a *App) DataFile(name string) string { return filepath.Join(a.opts.DataDir, name) }
 

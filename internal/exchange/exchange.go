@@ -6,7 +6,9 @@ package exchange
 
 import (
 	"context"
+	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/sluicegw/sluice/internal/gwerr"
@@ -72,4 +74,23 @@ func With(ctx context.Context, x *Exchange) context.Context {
 func From(ctx context.Context) *Exchange {
 	x, _ := ctx.Value(ctxKey{}).(*Exchange)
 	return x
+}
+
+// SetGatewayHeaders sets the headers every response of the gateway carries
+// (CONTRACT §3): X-Request-Id, and Server-Timing with the time spent so far
+// ("gateway") and, when an upstream answered, its time to response head
+// ("upstream"), in milliseconds. It is used for proxied responses, the
+// gateway's own errors and responses plugins write, alike.
+func SetGatewayHeaders(h http.Header, x *Exchange) {
+	var buf [64]byte
+	b := append(buf[:0], "gateway;dur="...)
+	b = strconv.AppendFloat(b, float64(time.Since(x.Start))/1e6, 'f', 1, 64)
+	if x.UpstreamTime > 0 {
+		b = append(b, ", upstream;dur="...)
+		b = strconv.AppendFloat(b, float64(x.UpstreamTime)/1e6, 'f', 1, 64)
+	}
+	vals := make([]string, 2) // one allocation for both header values
+	vals[0], vals[1] = x.ID, string(b)
+	h["X-Request-Id"] = vals[0:1:1]
+	h["Server-Timing"] = vals[1:2:2]
 }

@@ -69,6 +69,7 @@ type request struct {
 	x     exchange.Exchange
 	pc    plugin.Ctx
 	chain *plugin.Chain // the matched route's plugins, nil when none
+	peer  netip.Addr    // the TCP peer's address, parsed once
 }
 
 var requestPool = sync.Pool{New: func() any { return new(request) }}
@@ -85,6 +86,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := g.snap.Load()
 
 	peer := peerAddr(r.RemoteAddr)
+	rq.peer = peer
 	trusted := peer.IsValid() && s.Trusted(peer)
 	x.ClientIP = clientIP(peer, trusted, r.Header["X-Forwarded-For"], s)
 
@@ -104,8 +106,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ge := gwerr.As(err)
 		x.Code, x.Cause, x.Status = ge.Code, ge.Cause, ge.Status
 		h := w.Header()
-		setTiming(h, x)
-		h.Set("X-Request-Id", x.ID)
+		exchange.SetGatewayHeaders(h, x)
 		if rq.chain != nil {
 			rq.chain.RunResponse(&rq.pc, ge.Status, h)
 		}
@@ -162,6 +163,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 		Path:         path,
 		PreserveHost: rt.PreserveHost,
 		ClientIP:     x.ClientIP,
+		Peer:         rq.peer,
 		TrustedPeer:  trusted,
 		RequestID:    x.ID,
 		Consumer:     x.Consumer,
@@ -184,32 +186,6 @@ func rawPath(r *http.Request) string {
 		return u
 	}
 	return r.URL.EscapedPath()
-}
-
-// setTiming sets Server-Timing for a response the gateway makes itself.
-func setTiming(h http.Header, x *exchange.Exchange) {
-	h.Set("Server-Timing", "gateway;dur="+formatMS(time.Since(x.Start)))
-}
-
-func formatMS(d time.Duration) string {
-	us := d.Microseconds()
-	ms := us / 1000
-	frac := (us % 1000) / 100
-	return itoa(ms) + "." + itoa(frac)
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return string(b[i:])
 }
 
 // requestID returns the client's X-Request-Id when it is well formed

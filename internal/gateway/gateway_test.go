@@ -56,12 +56,6 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
-func TestFormatMS(t *testing.T) {
-	if got := formatMS(1234567 * 1000); got != "1234.5" {
-		t.Errorf("formatMS = %q", got)
-	}
-}
-
 func TestRawPath(t *testing.T) {
 	for uri, want := range map[string]string{"/a/%2e%2e/b?x=1": "/a/%2e%2e/b", "/plain": "/plain"} {
 		r := httptest.NewRequest("GET", uri, nil)

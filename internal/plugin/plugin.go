@@ -20,9 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/sluicegw/sluice/internal/consumer"
 	"github.com/sluicegw/sluice/internal/exchange"
@@ -339,15 +337,7 @@ func (ch *Chain) RunResponse(c *Ctx, status int, h http.Header) {
 // SetGatewayHeaders sets the headers every gateway response carries
 // (X-Request-Id, Server-Timing; CONTRACT §3) on a response a plugin writes
 // itself, before it writes it.
-func (c *Ctx) SetGatewayHeaders() {
-	h := c.W.Header()
-	var buf [48]byte
-	dur := strconv.AppendFloat(append(buf[:0], "gateway;dur="...), float64(time.Since(c.X.Start))/1e6, 'f', 1, 64)
-	vals := make([]string, 2) // one allocation for both values
-	vals[0], vals[1] = c.X.ID, string(dur)
-	h["X-Request-Id"] = vals[0:1:1]
-	h["Server-Timing"] = vals[1:2:2]
-}
+func (c *Ctx) SetGatewayHeaders() { exchange.SetGatewayHeaders(c.W.Header(), c.X) }
 
 // BeforeResponse runs the chain's response plugins; it makes a Ctx a
 // proxy.ResponseHook.

@@ -17,6 +17,9 @@ type Outbound struct {
 	PreserveHost bool
 	// ClientIP is the client's address, resolved through trusted proxies.
 	ClientIP netip.Addr
+	// Peer is the TCP peer's address, as parsed by the caller; when it is
+	// not valid, the proxy falls back to the request's RemoteAddr.
+	Peer netip.Addr
 	// TrustedPeer reports whether the TCP peer is a trusted proxy, whose
 	// X-Forwarded-* and Forwarded headers are believed and extended.
 	TrustedPeer bool
@@ -118,7 +121,11 @@ func writeRequestHead(w *bufio.Writer, r *http.Request, o *Outbound, host string
 			w.WriteString(", ")
 		}
 	}
-	writePeerIP(w, r.RemoteAddr)
+	if o.Peer.IsValid() {
+		w.Write(o.Peer.AppendTo(w.AvailableBuffer()))
+	} else {
+		writePeerIP(w, r.RemoteAddr)
+	}
 	w.WriteString("\r\nX-Forwarded-Proto: ")
 	if v := r.Header.Get("X-Forwarded-Proto"); o.TrustedPeer && v != "" {
 		w.WriteString(v)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -93,7 +92,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	for k, vv := range st.header {
 		h[k] = vv
 	}
-	setGatewayHeaders(h, x, o)
+	exchange.SetGatewayHeaders(h, x)
 	if o.Response != nil {
 		o.Response.BeforeResponse(rh.status, h)
 	}
@@ -172,21 +171,6 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 	return classify(phaseHead, err)
 }
 
-// setGatewayHeaders adds the headers the gateway puts on every response.
-func setGatewayHeaders(h http.Header, x *exchange.Exchange, o *Outbound) {
-	var buf [64]byte
-	b := append(buf[:0], "gateway;dur="...)
-	b = strconv.AppendFloat(b, float64(time.Since(x.Start))/1e6, 'f', 1, 64)
-	if x.UpstreamTime > 0 {
-		b = append(b, ", upstream;dur="...)
-		b = strconv.AppendFloat(b, float64(x.UpstreamTime)/1e6, 'f', 1, 64)
-	}
-	vals := make([]string, 2) // one allocation for both header values
-	vals[0], vals[1] = o.RequestID, string(b)
-	h["X-Request-Id"] = vals[0:1:1]
-	h["Server-Timing"] = vals[1:2:2]
-}
-
 // tlsFor returns the TLS client config for t.
 func tlsFor(b *Backend, t *upstream.Target) *tls.Config {
 	if !t.TLS {
@@ -219,7 +203,7 @@ func relayUpgrade(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, 
 	defer untrack()
 	c.SetDeadline(time.Time{})
 	h := st.header
-	setGatewayHeaders(h, x, o)
+	exchange.SetGatewayHeaders(h, x)
 	bw := brw.Writer
 	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n")
 	h.Write(bw)

@@ -1,0 +1,278 @@
+// Package llm is the AI gateway's canonical schema: one request, response
+// and stream-event shape that every inbound format decodes into and every
+// provider adapter translates from. It is a leaf package: the wire formats
+// (internal/ai/providers/...) and the gateway (internal/ai) both import it.
+//
+// The schema is a superset of what the supported APIs share: chat turns with
+// text and image parts, system prompts, tool definitions, tool calls and
+// results, sampling settings, response formats and usage with cached and
+// reasoning tokens. Fields an API cannot express are dropped by its adapter,
+// never passed through verbatim.
+package llm
+
+import "encoding/json"
+
+// Role is who wrote a message.
+type Role string
+
+// The message roles. System messages may appear anywhere in Messages;
+// adapters for APIs with a single top-level system prompt hoist them.
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleTool      Role = "tool" // a tool result, answering ToolCallID
+)
+
+// PartType is the kind of a content part.
+type PartType string
+
+// The content part kinds.
+const (
+	PartText  PartType = "text"
+	PartImage PartType = "image"
+)
+
+// Part is one piece of a message's content.
+type Part struct {
+	Type PartType
+	Text string
+	// Image is set for PartImage.
+	Image *Image
+}
+
+// Image is an image given by URL or inline as base64 data.
+type Image struct {
+	// URL is an http(s) URL; empty when Data is set.
+	URL string
+	// MediaType is the MIME type of inline data (image/png, image/jpeg...).
+	MediaType string
+	// Data is the base64-encoded image (not decoded: adapters pass it on).
+	Data string
+	// Detail is OpenAI's detail hint (auto, low, high); optional.
+	Detail string
+}
+
+// DataURL returns the image as a data: URL when it is inline, else its URL.
+func (im *Image) DataURL() string {
+	if im.Data == "" {
+		return im.URL
+	}
+	return "data:" + im.MediaType + ";base64," + im.Data
+}
+
+// Message is one turn of the conversation.
+type Message struct {
+	Role    Role
+	Content []Part
+	// ToolCalls are the tool invocations of an assistant turn.
+	ToolCalls []ToolCall
+	// ToolCallID is the call a RoleTool message answers.
+	ToolCallID string
+	// IsError marks a tool result that reports a failure.
+	IsError bool
+	// Name is an optional participant name (OpenAI).
+	Name string
+}
+
+// Text returns the concatenated text parts of m.
+func (m *Message) Text() string {
+	if len(m.Content) == 1 && m.Content[0].Type == PartText {
+		return m.Content[0].Text
+	}
+	var s string
+	for _, p := range m.Content {
+		if p.Type == PartText {
+			s += p.Text
+		}
+	}
+	return s
+}
+
+// ToolCall is a model's request to run a tool.
+type ToolCall struct {
+	ID   string
+	Name string
+	// Arguments is the JSON object of arguments, as text.
+	Arguments string
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema of the arguments object; nil means
+	// no parameters.
+	Parameters json.RawMessage
+}
+
+// ToolChoiceMode says whether and how the model must call tools.
+type ToolChoiceMode string
+
+// The tool choice modes.
+const (
+	ToolAuto     ToolChoiceMode = "auto"
+	ToolNone     ToolChoiceMode = "none"
+	ToolRequired ToolChoiceMode = "required" // some tool
+	ToolNamed    ToolChoiceMode = "tool"     // the tool named by ToolChoice.Name
+)
+
+// ToolChoice constrains tool use.
+type ToolChoice struct {
+	Mode ToolChoiceMode
+	Name string
+}
+
+// FormatType is the kind of output the caller asks for.
+type FormatType string
+
+// The response formats.
+const (
+	FormatText       FormatType = "text"
+	FormatJSONObject FormatType = "json_object"
+	FormatJSONSchema FormatType = "json_schema"
+)
+
+// ResponseFormat asks for JSON output, optionally matching a schema.
+type ResponseFormat struct {
+	Type   FormatType
+	Name   string
+	Schema json.RawMessage
+	Strict bool
+}
+
+// Request is a chat request in canonical form.
+type Request struct {
+	// Model is the model name the client asked for (a configured name,
+	// not the provider's).
+	Model    string
+	Messages []Message
+	Tools    []Tool
+	// ToolChoice is nil when the client did not say.
+	ToolChoice *ToolChoice
+	// ParallelToolCalls is nil when the client did not say.
+	ParallelToolCalls *bool
+	// MaxTokens bounds the output; 0 when the client did not say.
+	MaxTokens   int
+	Temperature *float64
+	TopP        *float64
+	TopK        *int
+	Stop        []string
+	Seed        *int64
+	// ResponseFormat is nil for plain text.
+	ResponseFormat *ResponseFormat
+	// User is an end-user id for the provider's abuse tracking.
+	User   string
+	Stream bool
+	// StreamUsage is whether the client asked for usage in the stream
+	// (OpenAI stream_options.include_usage). Adapters always ask the
+	// provider for usage; the inbound encoder drops it when this is false.
+	StreamUsage bool
+}
+
+// FinishReason is why the model stopped.
+type FinishReason string
+
+// The finish reasons.
+const (
+	FinishStop          FinishReason = "stop" // natural end or a stop sequence
+	FinishLength        FinishReason = "length"
+	FinishToolCalls     FinishReason = "tool_calls"
+	FinishContentFilter FinishReason = "content_filter"
+)
+
+// Usage counts tokens. Input includes cached input; Output includes
+// reasoning.
+type Usage struct {
+	Input int64
+	// CachedInput is input read from the provider's prompt cache.
+	CachedInput int64
+	// CacheWrite is input written to the provider's prompt cache.
+	CacheWrite int64
+	Output     int64
+	// Reasoning is output spent on hidden reasoning.
+	Reasoning int64
+}
+
+// Add adds u2 to u.
+func (u *Usage) Add(u2 Usage) {
+	u.Input += u2.Input
+	u.CachedInput += u2.CachedInput
+	u.CacheWrite += u2.CacheWrite
+	u.Output += u2.Output
+	u.Reasoning += u2.Reasoning
+}
+
+// Response is a complete (non-streamed) chat answer.
+type Response struct {
+	// ID is the provider's response id.
+	ID string
+	// Model is the provider model that answered.
+	Model     string
+	Text      string
+	ToolCalls []ToolCall
+	// Refusal is a model's refusal message (OpenAI), when it refused.
+	Refusal      string
+	FinishReason FinishReason
+	Usage        Usage
+}
+
+// EventType is the kind of a stream event.
+type EventType uint8
+
+// The stream events, in the order a stream may carry them: one Start, then
+// text and tool-call deltas interleaved, then Finish, then Usage (which may
+// also come earlier, and more than once: adapters report cumulative totals
+// and the last one wins).
+const (
+	EventStart EventType = iota + 1
+	// EventText carries Text, a piece of the answer.
+	EventText
+	// EventToolStart opens tool call Index with its ID and Name.
+	EventToolStart
+	// EventToolArgs carries Text, a piece of tool call Index's arguments.
+	EventToolArgs
+	// EventFinish carries the FinishReason.
+	EventFinish
+	// EventUsage carries the usage so far (cumulative).
+	EventUsage
+)
+
+// Event is one step of a streamed answer. Index numbers tool calls from
+// 0 in the order they start.
+type Event struct {
+	Type   EventType
+	Text   string
+	Index  int
+	ID     string // EventStart: response id; EventToolStart: call id
+	Name   string // EventToolStart: tool name
+	Model  string // EventStart: provider model
+	Finish FinishReason
+	Usage  Usage
+}
+
+// Stream yields a streamed answer's events. Next returns io.EOF after the
+// last event of a complete stream; any other error means the stream broke
+// (a *ProviderError for an error the provider reported in the stream).
+// Close releases the connection and may be called at any time.
+type Stream interface {
+	Next() (Event, error)
+	Close() error
+}
+
+// EmbeddingsRequest asks for vector embeddings of Input.
+type EmbeddingsRequest struct {
+	Model      string
+	Input      []string
+	Dimensions int
+	// EncodingFormat is "float" (default) or "base64".
+	EncodingFormat string
+	User           string
+}
+
+// EmbeddingsResponse holds one vector per input, in order.
+type EmbeddingsResponse struct {
+	Model   string
+	Vectors [][]float64
+	Usage   Usage
+}

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/ai"
 	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/gateway"
 	"github.com/sluicegw/sluice/internal/gwerr"
@@ -66,6 +67,9 @@ type App struct {
 
 	store     storeHandle
 	reqlog    *telemetry.RequestLogWriter
+	usage     *telemetry.UsageWriter
+	aiReg     *ai.Registry
+	aiClient  *http.Client
 	nodeID    string
 	stopStore context.CancelFunc
 	storeDone chan struct{}
@@ -110,6 +114,8 @@ func New(opts Options) (*App, error) {
 	}
 	a.reg = upstream.NewRegistry(a.log)
 	a.plugins = plugin.NewState()
+	a.aiReg, a.aiClient = ai.NewRegistry(), ai.NewClient()
+	a.usage = telemetry.NewUsageWriter(&a.store, a.log)
 	snap, err := snapshot.Build(cfg, a.reg, a.version.Add(1), a.snapOpts(nil))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -128,7 +134,8 @@ func New(opts Options) (*App, error) {
 // snapOpts are the long-lived services snapshots are built with, and the
 // stored credentials of st (nil: none yet).
 func (a *App) snapOpts(st *storedConfig) snapshot.Options {
-	o := snapshot.Options{PluginState: a.plugins, Log: a.log, NewMAC: a.keys.NewDigestMAC}
+	o := snapshot.Options{PluginState: a.plugins, Log: a.log, NewMAC: a.keys.NewDigestMAC,
+		AIRegistry: a.aiReg, AI: ai.Options{Client: a.aiClient, Usage: a.usage, Log: a.log}}
 	if st != nil {
 		o.StoredCredentials = st.creds
 	}

@@ -44,6 +44,14 @@ func (h *storeHandle) InsertRequestLogs(ctx context.Context, entries []store.Req
 	return s.InsertRequestLogs(ctx, entries)
 }
 
+func (h *storeHandle) InsertUsage(ctx context.Context, entries []store.UsageEntry) error {
+	s := h.get()
+	if s == nil {
+		return errStoreUnavailable
+	}
+	return s.InsertUsage(ctx, entries)
+}
+
 func (h *storeHandle) PruneRequestLogs(ctx context.Context, olderThan time.Time, maxRows int) (int64, error) {
 	s := h.get()
 	if s == nil {
@@ -118,6 +126,7 @@ func (a *App) closeStore(ctx context.Context) {
 	if a.reqlog != nil {
 		a.reqlog.Close(ctx)
 	}
+	a.usage.Close(ctx)
 	if a.stopStore != nil {
 		a.stopStore()
 		<-a.storeDone

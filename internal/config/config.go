@@ -304,6 +304,24 @@ type AI struct {
 	// Prices are keyed "provider/model", the model being the provider's own
 	// model name.
 	Prices map[string]Price `yaml:"prices" json:"prices"`
+
+	// Timeout bounds each provider call up to its answer (for a stream,
+	// its first event). Default 60s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// StreamIdleTimeout bounds the silence between two events of a
+	// provider's stream. Default 120s.
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout"`
+	// Retries is how many more times one target is tried after a transient
+	// failure (overloaded, timeout, connection) before the next target or
+	// fallback. Default 2.
+	Retries int `yaml:"retries" json:"retries"`
+	// Keepalive is how often a quiet stream gets a keepalive (an SSE
+	// comment, or a ping event for Anthropic clients); 0 disables it.
+	// Default 15s.
+	Keepalive Duration `yaml:"keepalive" json:"keepalive"`
+	// MaxBodySize bounds an AI request body (inline images make them
+	// large). Default 20MiB.
+	MaxBodySize ByteSize `yaml:"max_body_size" json:"max_body_size"`
 }
 
 // Provider is an account with an AI provider.

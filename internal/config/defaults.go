@@ -41,6 +41,8 @@ func (c *Config) setDefaults() {
 		MaxURLBytes:       8 * KiB,
 	}
 	c.Storage = Storage{Driver: "sqlite"}
+	c.AI = AI{Timeout: Duration(60 * time.Second), StreamIdleTimeout: Duration(120 * time.Second), Retries: 2,
+		Keepalive: Duration(15 * time.Second), MaxBodySize: 20 * MiB}
 	c.Log = Log{Level: "info", Access: "stdout",
 		RequestLog: RequestLog{Enabled: true, MaxAge: Duration(7 * 24 * time.Hour), MaxRows: 1_000_000, SuccessPerSecond: 1000}}
 }

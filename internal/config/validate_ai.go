@@ -3,6 +3,7 @@ package config
 import (
 	"math"
 	"strings"
+	"time"
 )
 
 // providerTypes are the supported AI provider families.
@@ -40,6 +41,16 @@ func (v *validator) ai() {
 		v.price(p+".input", price.Input)
 		v.price(p+".output", price.Output)
 		v.price(p+".cached_input", price.CachedInput)
+	}
+	a := &v.c.AI
+	v.positive("ai.timeout", a.Timeout)
+	v.positive("ai.stream_idle_timeout", a.StreamIdleTimeout)
+	v.intRange("ai.retries", a.Retries, 0, 10)
+	if a.Keepalive < 0 || a.Keepalive > 0 && a.Keepalive.D() < time.Second {
+		v.addf("ai.keepalive", "must be 0 (off) or at least 1s; got %s", a.Keepalive)
+	}
+	if a.MaxBodySize < KiB {
+		v.addf("ai.max_body_size", "must be at least 1KiB; got %s", a.MaxBodySize)
 	}
 }
 

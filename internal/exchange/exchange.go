@@ -49,7 +49,31 @@ type Exchange struct {
 	// the attempt that answered.
 	UpstreamTime time.Duration
 
+	// AI is the AI gateway's part of the record; AI.Model is "" for
+	// requests the AI gateway did not serve.
+	AI AI
+
 	attempts [4]Attempt
+}
+
+// AI records an AI request: what was asked, who served it, and what it
+// used.
+type AI struct {
+	Model           string // the model name the client asked for
+	Provider        string // the provider that answered (config name)
+	ProviderModel   string // the provider's model that answered
+	Stream          bool
+	InputTokens     int64 // including cached input
+	OutputTokens    int64 // including reasoning
+	CachedTokens    int64
+	ReasoningTokens int64
+	CostUSD         float64
+	// FirstToken is the time from the request's start to the first token
+	// (or the whole answer, when not streamed).
+	FirstToken time.Duration
+	// Partial marks a stream that ended early (client gone or provider
+	// failure): the usage is what was seen so far.
+	Partial bool
 }
 
 // Reset prepares x for a new request, keeping its attempt storage.

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/ai"
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/plugin"
@@ -69,6 +70,7 @@ type request struct {
 	x     exchange.Exchange
 	pc    plugin.Ctx
 	chain *plugin.Chain // the matched route's plugins, nil when none
+	ai    *ai.Route     // the matched AI route, nil when none
 	peer  netip.Addr    // the TCP peer's address, parsed once
 }
 
@@ -77,7 +79,7 @@ var requestPool = sync.Pool{New: func() any { return new(request) }}
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := requestPool.Get().(*request)
-	rq.chain = nil
+	rq.chain, rq.ai = nil, nil
 	x := &rq.x
 	x.Reset()
 	x.Start = time.Now()
@@ -100,7 +102,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The head is out: only a broken connection tells the client the
 		// body is incomplete.
 		panic(http.ErrAbortHandler)
-	case errors.Is(err, proxy.ErrClientGone):
+	case errors.Is(err, proxy.ErrClientGone), errors.Is(err, ai.ErrClientGone):
 		x.Code, x.Status = gwerr.ClientClosed, 499
 	default:
 		ge := gwerr.As(err)
@@ -110,7 +112,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rq.chain != nil {
 			rq.chain.RunResponse(&rq.pc, ge.Status, h)
 		}
-		x.BytesOut = int64(gwerr.Write(w, x.ID, ge))
+		if rq.ai != nil {
+			x.BytesOut = int64(rq.ai.WriteError(w, x, ge))
+		} else {
+			x.BytesOut = int64(gwerr.Write(w, x.ID, ge))
+		}
 	}
 	g.finish(rq)
 }
@@ -146,7 +152,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 	}
 	rt := &s.Routes[m.Index]
 	x.Route = rt.Name
-	if rt.Backend == nil {
+	rq.ai = rt.AI
+	if rt.Backend == nil && rt.AI == nil {
 		return gwerr.Newf(gwerr.NotImplemented, errors.New("route has no upstream"), "This route has no upstream.")
 	}
 	if rt.Plugins != nil {
@@ -158,6 +165,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 		if c := rq.pc.Consumer; c != nil {
 			r.Header["X-Consumer-Name"] = []string{c.Name}
 		}
+	}
+	if rt.AI != nil {
+		return rt.AI.Serve(w, r, x)
 	}
 	out := proxy.Outbound{
 		Path:         path,

@@ -54,6 +54,23 @@ const (
 	ModelNotFound      Code = "model_not_found"
 	ProviderError      Code = "provider_error"
 	AllProvidersFailed Code = "all_providers_failed"
+
+	// The class of one failed provider call, in the request log's attempts
+	// and the detail of all_providers_failed.
+	ProviderRateLimited   Code = "provider_rate_limited"
+	ProviderAuthFailed    Code = "provider_auth_failed"
+	ProviderOverloaded    Code = "provider_overloaded"
+	ProviderTimeout       Code = "provider_timeout"
+	ProviderConnectFailed Code = "provider_connect_failed"
+	ProviderBadResponse   Code = "provider_bad_response"
+	ProviderContextWindow Code = "provider_context_window"
+	// ProviderStreamBroken: the provider failed after the stream began;
+	// the client gets a terminal error event in its own format.
+	ProviderStreamBroken Code = "provider_stream_broken"
+	// BudgetExceeded: the consumer spent its AI budget (ai-budget).
+	BudgetExceeded Code = "budget_exceeded"
+	// PromptRejected: ai-prompt-guard refused the prompt.
+	PromptRejected Code = "prompt_rejected"
 )
 
 // info is the default status and public detail of a code.
@@ -91,6 +108,16 @@ var codes = map[Code]info{
 	ModelNotFound:            {404, "The requested model does not exist."},
 	ProviderError:            {502, "The model provider returned an error."},
 	AllProvidersFailed:       {502, "Every provider for the model failed."},
+	ProviderRateLimited:      {429, "The model provider is rate limiting requests."},
+	ProviderAuthFailed:       {502, "The model provider rejected the gateway's credentials."},
+	ProviderOverloaded:       {503, "The model provider is overloaded or failing."},
+	ProviderTimeout:          {504, "The model provider did not respond in time."},
+	ProviderConnectFailed:    {502, "The model provider could not be reached."},
+	ProviderBadResponse:      {502, "The model provider sent an invalid response."},
+	ProviderContextWindow:    {400, "The prompt is longer than the model's context window."},
+	ProviderStreamBroken:     {502, "The model provider failed mid-stream."},
+	BudgetExceeded:           {429, "The AI budget for this period is spent."},
+	PromptRejected:           {400, "The prompt was rejected by policy."},
 }
 
 // Status returns the HTTP status of a code (500 for an unknown code).

@@ -20,6 +20,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sluicegw/sluice/internal/ai"
 	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/consumer"
 	"github.com/sluicegw/sluice/internal/plugin"
@@ -45,6 +46,9 @@ type Snapshot struct {
 
 	// Consumers are the snapshot's consumers and credentials.
 	Consumers *consumer.Index
+
+	// AI is the AI gateway (providers, models, prices).
+	AI *ai.Gateway
 }
 
 // Route is a compiled route.
@@ -54,6 +58,8 @@ type Route struct {
 	PreserveHost bool
 	// Backend is the upstream the route forwards to; nil for AI routes.
 	Backend *proxy.Backend
+	// AI serves the route when it is an `ai: {}` route; nil otherwise.
+	AI *ai.Route
 	// Plugins is the route's plugin chain (global, route and consumer
 	// scopes merged); nil when no plugin applies.
 	Plugins *plugin.Chain
@@ -68,6 +74,11 @@ type Options struct {
 	NewMAC func() hash.Hash
 	// StoredCredentials are the credentials managed through the admin API.
 	StoredCredentials []consumer.Stored
+	// AIRegistry keeps provider key state across snapshots; nil: a new one.
+	AIRegistry *ai.Registry
+	// AI are the AI gateway's long-lived services (provider client, usage
+	// sink).
+	AI ai.Options
 }
 
 // Build compiles cfg. It registers upstreams with reg (reusing targets that
@@ -120,6 +131,17 @@ func Build(cfg *config.Config, reg *upstream.Registry, version uint64, opts Opti
 		s.Backends[u.Name] = backend(u, ups[u.Name], tlsConfs[u.Name])
 	}
 
+	if opts.AIRegistry == nil {
+		opts.AIRegistry = ai.NewRegistry()
+	}
+	if opts.AI.Log == nil {
+		opts.AI.Log = opts.Log
+	}
+	s.AI, err = ai.Build(&cfg.AI, opts.AIRegistry, opts.AI)
+	if err != nil {
+		errs = append(errs, err)
+	}
+
 	specsR := make([]router.Route, len(cfg.Routes))
 	s.Routes = make([]Route, len(cfg.Routes))
 	for i := range cfg.Routes {
@@ -138,6 +160,9 @@ func Build(cfg *config.Config, reg *upstream.Registry, version uint64, opts Opti
 				errs = append(errs, fmt.Errorf("route %q: upstream %q is not defined", rc.Name, rc.Upstream))
 			}
 			s.Routes[i].Backend = b
+		}
+		if rc.AI != nil && s.AI != nil {
+			s.Routes[i].AI = s.AI.Route(rc.AI.Models)
 		}
 	}
 	rt, err := router.Compile(specsR)

@@ -84,7 +84,38 @@ func AppendLine(b []byte, x *exchange.Exchange, now time.Time) []byte {
 		b = append(b, `,"upstream_ms":`...)
 		b = appendMS(b, x.UpstreamTime)
 	}
+	if x.AI.Model != "" {
+		b = appendAI(b, &x.AI)
+	}
 	return append(b, "}\n"...)
+}
+
+// appendAI appends the AI record as ,"ai":{...}.
+func appendAI(b []byte, a *exchange.AI) []byte {
+	b = append(b, `,"ai":{"model":`...)
+	b = jsonenc.AppendString(b, a.Model)
+	b = appendField(b, "provider", a.Provider)
+	b = appendField(b, "provider_model", a.ProviderModel)
+	b = append(b, `,"stream":`...)
+	b = strconv.AppendBool(b, a.Stream)
+	b = append(b, `,"input_tokens":`...)
+	b = strconv.AppendInt(b, a.InputTokens, 10)
+	b = append(b, `,"output_tokens":`...)
+	b = strconv.AppendInt(b, a.OutputTokens, 10)
+	b = append(b, `,"cached_tokens":`...)
+	b = strconv.AppendInt(b, a.CachedTokens, 10)
+	b = append(b, `,"reasoning_tokens":`...)
+	b = strconv.AppendInt(b, a.ReasoningTokens, 10)
+	b = append(b, `,"cost_usd":`...)
+	b = strconv.AppendFloat(b, a.CostUSD, 'f', -1, 64)
+	if a.FirstToken > 0 {
+		b = append(b, `,"first_token_ms":`...)
+		b = appendMS(b, a.FirstToken)
+	}
+	if a.Partial {
+		b = append(b, `,"partial":true`...)
+	}
+	return append(b, '}')
 }
 
 // appendField appends ,"key":"value" when value is not empty.

@@ -1,0 +1,208 @@
+package ai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicegw/sluice/internal/ai/llm"
+	"github.com/sluicegw/sluice/internal/ai/providers/openai"
+	"github.com/sluicegw/sluice/internal/exchange"
+	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/store"
+)
+
+// ErrClientGone is returned by Serve when the client went away before the
+// answer; nothing more can be sent.
+var ErrClientGone = errClientGone
+
+// Serve answers one request to an AI route: the endpoint is chosen by the
+// end of the canonical path (x.Path). Errors before anything was written
+// are returned as *gwerr.Error for the gateway to render with WriteError;
+// once a stream has begun, failures are written into it and logged in x.
+func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, x *exchange.Exchange) error {
+	p := x.Path
+	switch {
+	case strings.HasSuffix(p, "/chat/completions"):
+		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatOpenAI) })
+	case strings.HasSuffix(p, "/messages"):
+		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatAnthropic) })
+	case strings.HasSuffix(p, "/embeddings"):
+		return rt.needMethod(r, "POST", func() error { return rt.embeddings(w, r, x) })
+	case strings.HasSuffix(p, "/models"):
+		return rt.needMethod(r, "GET", func() error { return rt.listModels(w, x) })
+	case strings.Contains(p, "/models/"):
+		return rt.needMethod(r, "GET", func() error { return rt.getModel(w, x, p[strings.LastIndex(p, "/models/")+len("/models/"):]) })
+	}
+	return gwerr.Newf(gwerr.NoRoute, nil, "No AI endpoint at this path; use /chat/completions, /messages, /embeddings or /models.")
+}
+
+func (rt *Route) needMethod(r *http.Request, method string, serve func() error) error {
+	if r.Method != method && !(method == "GET" && r.Method == "HEAD") {
+		e := gwerr.Newf(gwerr.BadRequest, nil, "Use %s for this endpoint.", method)
+		e.Status = http.StatusMethodNotAllowed
+		return e
+	}
+	return serve()
+}
+
+// readBody reads the whole request body up to the configured limit.
+func (rt *Route) readBody(r *http.Request, x *exchange.Exchange) ([]byte, error) {
+	limit := int64(rt.g.cfg.MaxBodySize)
+	if r.ContentLength > limit {
+		return nil, gwerr.Newf(gwerr.PayloadTooLarge, nil, "The request body is larger than %d bytes.", limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	x.BytesIn = int64(len(body))
+	if err != nil {
+		var ge *gwerr.Error
+		if errors.As(err, &ge) {
+			return nil, ge
+		}
+		return nil, errClientGone
+	}
+	if int64(len(body)) > limit {
+		return nil, gwerr.Newf(gwerr.PayloadTooLarge, nil, "The request body is larger than %d bytes.", limit)
+	}
+	return body, nil
+}
+
+// chat serves Chat Completions and Messages, streamed or not.
+func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, f format) error {
+	body, err := rt.readBody(r, x)
+	if err != nil {
+		return err
+	}
+	req, err := decodeRequest(f, body)
+	if err != nil {
+		return err
+	}
+	x.AI.Model, x.AI.Stream = req.Model, req.Stream
+	if !rt.offers(req.Model) {
+		return modelNotFound(req.Model)
+	}
+	chain := rt.g.chain(req.Model)
+	if req.Stream {
+		return rt.stream(w, r, x, f, req, chain)
+	}
+	var resp *llm.Response
+	srv, err := rt.run(r.Context(), x, chain, func(ctx context.Context, p *provider, model, key string) error {
+		ctx, cancel := context.WithTimeout(ctx, rt.g.cfg.Timeout.D())
+		defer cancel()
+		var err error
+		resp, err = p.adapter.Chat(ctx, &llm.Call{Model: model, Key: key, Request: req})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	x.AI.FirstToken = time.Since(x.Start)
+	rt.account(x, srv, resp.Usage, false)
+	out := encodeAnswer(f, resp, x.ID, req.Model, time.Now().Unix())
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	setServedBy(h, srv)
+	exchange.SetGatewayHeaders(h, x)
+	w.WriteHeader(http.StatusOK)
+	n, _ := w.Write(out)
+	x.Status, x.BytesOut = http.StatusOK, int64(n)
+	return nil
+}
+
+// setServedBy names the provider and provider model that answered.
+func setServedBy(h http.Header, s served) {
+	h.Set("Sluice-Provider", s.provider.name+"/"+s.model)
+}
+
+func modelNotFound(name string) error {
+	return gwerr.Newf(gwerr.ModelNotFound, nil, "The model %q does not exist or is not offered on this route.", name)
+}
+
+// account fills x's AI record and sends the usage entry.
+func (rt *Route) account(x *exchange.Exchange, s served, u llm.Usage, partial bool) {
+	a := &x.AI
+	a.Provider, a.ProviderModel = s.provider.name, s.model
+	a.InputTokens, a.OutputTokens, a.CachedTokens, a.ReasoningTokens = u.Input, u.Output, u.CachedInput, u.Reasoning
+	a.CostUSD = rt.g.cost(s.provider.name, s.model, u)
+	a.Partial = partial
+	if sink := rt.g.opts.Usage; sink != nil {
+		sink.RecordUsage(store.UsageEntry{
+			Time: x.Start, RequestID: x.ID, Consumer: x.Consumer, Model: a.Model,
+			Provider: a.Provider, ProviderModel: a.ProviderModel,
+			InputTokens: u.Input, OutputTokens: u.Output, CostUSD: a.CostUSD,
+		})
+	}
+}
+
+// embeddings serves the OpenAI Embeddings endpoint.
+func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.Exchange) error {
+	body, err := rt.readBody(r, x)
+	if err != nil {
+		return err
+	}
+	req, err := openai.DecodeEmbeddings(body)
+	if err != nil {
+		return gwerr.Newf(gwerr.BadRequest, err, "%s", err.Error())
+	}
+	x.AI.Model = req.Model
+	if !rt.offers(req.Model) {
+		return modelNotFound(req.Model)
+	}
+	var resp *llm.EmbeddingsResponse
+	srv, err := rt.run(r.Context(), x, rt.g.chain(req.Model), func(ctx context.Context, p *provider, model, key string) error {
+		e, ok := p.adapter.(llm.Embedder)
+		if !ok {
+			return &llm.ProviderError{Class: llm.ClassCaller, Status: 400, Message: fmt.Sprintf("The model %q does not serve embeddings.", req.Model)}
+		}
+		ctx, cancel := context.WithTimeout(ctx, rt.g.cfg.Timeout.D())
+		defer cancel()
+		var err error
+		resp, err = e.Embed(ctx, &llm.EmbedCall{Model: model, Key: key, Request: req})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	x.AI.FirstToken = time.Since(x.Start)
+	rt.account(x, srv, resp.Usage, false)
+	out := openai.EncodeEmbeddings(resp, req.Model, req.EncodingFormat)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	setServedBy(h, srv)
+	exchange.SetGatewayHeaders(h, x)
+	w.WriteHeader(http.StatusOK)
+	n, _ := w.Write(out)
+	x.Status, x.BytesOut = http.StatusOK, int64(n)
+	return nil
+}
+
+// listModels serves GET /models: the route's model names.
+func (rt *Route) listModels(w http.ResponseWriter, x *exchange.Exchange) error {
+	return rt.writeJSON(w, x, openai.EncodeModels(rt.modelNames(), rt.g.created))
+}
+
+// getModel serves GET /models/{name}.
+func (rt *Route) getModel(w http.ResponseWriter, x *exchange.Exchange, name string) error {
+	if !rt.offers(name) {
+		return modelNotFound(name)
+	}
+	return rt.writeJSON(w, x, openai.EncodeModel(name, rt.g.created))
+}
+
+func (rt *Route) writeJSON(w http.ResponseWriter, x *exchange.Exchange, out []byte) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	exchange.SetGatewayHeaders(h, x)
+	w.WriteHeader(http.StatusOK)
+	n, _ := w.Write(out)
+	x.Status, x.BytesOut = http.StatusOK, int64(n)
+	return nil
+}

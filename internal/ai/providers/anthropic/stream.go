@@ -1,0 +1,114 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+
+	"github.com/sluicegw/sluice/internal/ai/llm"
+)
+
+// stream reads a Messages event stream and yields canonical events.
+type stream struct {
+	ctx     context.Context
+	body    io.ReadCloser
+	sse     *llm.SSEReader
+	pending []llm.Event
+	usage   llm.Usage
+	tools   map[int]int // content block index → tool call index
+	stopped bool        // message_stop arrived
+	err     error
+}
+
+func newStream(ctx context.Context, body io.ReadCloser) *stream {
+	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]int{}}
+}
+
+// Next implements llm.Stream.
+func (s *stream) Next() (llm.Event, error) {
+	for len(s.pending) == 0 {
+		if s.err != nil {
+			return llm.Event{}, s.err
+		}
+		s.err = s.read()
+	}
+	ev := s.pending[0]
+	s.pending = s.pending[1:]
+	return ev, nil
+}
+
+func (s *stream) read() error {
+	if s.stopped {
+		return io.EOF
+	}
+	ev, err := s.sse.Next()
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // a stream must end with message_stop
+		}
+		return transportError(s.ctx, &llm.ProviderError{Class: llm.ClassBadResponse, Err: err}, true)
+	}
+	var e streamEvent
+	if err := json.Unmarshal(ev.Data, &e); err != nil {
+		return llm.Errorf(llm.ClassBadResponse, "anthropic: bad stream event: %v", err)
+	}
+	switch e.Type {
+	case "message_start":
+		if e.Message == nil {
+			return llm.Errorf(llm.ClassBadResponse, "anthropic: message_start without a message")
+		}
+		s.usage = decodeUsage(&e.Message.Usage)
+		s.pending = append(s.pending, llm.Event{Type: llm.EventStart, ID: e.Message.ID, Model: e.Message.Model},
+			llm.Event{Type: llm.EventUsage, Usage: s.usage})
+	case "content_block_start":
+		if b := e.ContentBlock; b != nil && b.Type == "tool_use" {
+			idx := len(s.tools)
+			s.tools[e.Index] = idx
+			s.pending = append(s.pending, llm.Event{Type: llm.EventToolStart, Index: idx, ID: b.ID, Name: b.Name})
+		} else if b != nil && b.Type == "text" && b.Text != "" {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: b.Text})
+		}
+	case "content_block_delta":
+		if d := e.Delta; d != nil {
+			switch d.Type {
+			case "text_delta":
+				s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: d.Text})
+			case "input_json_delta":
+				if idx, ok := s.tools[e.Index]; ok && d.PartialJSON != "" {
+					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: idx, Text: d.PartialJSON})
+				}
+			}
+		}
+	case "message_delta":
+		if e.Usage != nil {
+			// message_delta's usage is cumulative; input counts may be
+			// absent (zero) there, so keep the ones from message_start.
+			u := decodeUsage(e.Usage)
+			if e.Usage.InputTokens == 0 && e.Usage.CacheReadInputTokens == 0 && e.Usage.CacheCreationInputTokens == 0 {
+				u.Input, u.CachedInput, u.CacheWrite = s.usage.Input, s.usage.CachedInput, s.usage.CacheWrite
+			}
+			s.usage = u
+		}
+		if e.Delta != nil && e.Delta.StopReason != nil {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventFinish, Finish: decodeStop(*e.Delta.StopReason)})
+		}
+		s.pending = append(s.pending, llm.Event{Type: llm.EventUsage, Usage: s.usage})
+	case "message_stop":
+		s.stopped = true
+		return nil
+	case "error":
+		pe := &llm.ProviderError{Class: llm.ClassOverloaded}
+		if e.Error != nil {
+			pe.Type, pe.Message = e.Error.Type, e.Error.Message
+			pe.Class = classify(pe)
+			if pe.Class == llm.ClassCaller {
+				pe.Class = llm.ClassOverloaded
+			}
+		}
+		return pe
+	}
+	return nil
+}
+
+// Close implements llm.Stream.
+func (s *stream) Close() error { return s.body.Close() }

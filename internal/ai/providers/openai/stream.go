@@ -1,0 +1,134 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+
+	"github.com/sluicegw/sluice/internal/ai/llm"
+)
+
+// stream reads a provider's Chat Completions SSE stream and yields
+// canonical events. Tool calls are renumbered in the order they start, so
+// a server's sparse or repeated indexes still give 0, 1, 2...
+type stream struct {
+	ctx      context.Context
+	body     io.ReadCloser
+	sse      *llm.SSEReader
+	pending  []llm.Event
+	started  bool
+	finished bool              // a finish_reason arrived
+	done     bool              // [DONE] arrived
+	tools    map[int]toolState // by the server's index
+	calls    int               // tool calls started
+	err      error
+}
+
+type toolState struct {
+	idx int    // the canonical index
+	id  string // the call's id
+}
+
+func newStream(ctx context.Context, body io.ReadCloser) *stream {
+	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]toolState{}}
+}
+
+// Next implements llm.Stream.
+func (s *stream) Next() (llm.Event, error) {
+	for len(s.pending) == 0 {
+		if s.err != nil {
+			return llm.Event{}, s.err
+		}
+		s.err = s.read()
+	}
+	ev := s.pending[0]
+	s.pending = s.pending[1:]
+	return ev, nil
+}
+
+// read parses the next SSE event into pending events, or returns why the
+// stream is over.
+func (s *stream) read() error {
+	if s.done {
+		return io.EOF
+	}
+	ev, err := s.sse.Next()
+	if err != nil {
+		if err == io.EOF && s.finished {
+			return io.EOF // some servers end without [DONE]
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return transportError(s.ctx, &llm.ProviderError{Class: llm.ClassBadResponse, Err: err}, phaseRead)
+	}
+	if string(ev.Data) == "[DONE]" {
+		s.done = true
+		if !s.finished {
+			return llm.Errorf(llm.ClassBadResponse, "openai: stream ended without a finish reason")
+		}
+		return nil
+	}
+	var c chunk
+	if err := json.Unmarshal(ev.Data, &c); err != nil {
+		return llm.Errorf(llm.ClassBadResponse, "openai: bad stream chunk: %v", err)
+	}
+	if c.Error != nil {
+		e := &llm.ProviderError{Class: llm.ClassOverloaded, Message: c.Error.Message, Type: c.Error.codeString()}
+		if e.Type == "" {
+			e.Type = c.Error.Type
+		}
+		e.Class = refineClass(e)
+		if e.Class == llm.ClassCaller {
+			e.Class = llm.ClassOverloaded // mid-stream: not the caller's fault
+		}
+		return e
+	}
+	if !s.started {
+		s.started = true
+		s.pending = append(s.pending, llm.Event{Type: llm.EventStart, ID: c.ID, Model: c.Model})
+	}
+	for _, ch := range c.Choices {
+		if ch.Index != 0 || ch.Delta == nil {
+			continue
+		}
+		d := ch.Delta
+		if d.Content != nil && *d.Content != "" {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: *d.Content})
+		}
+		if d.Refusal != nil && *d.Refusal != "" {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: *d.Refusal})
+		}
+		for _, tc := range d.ToolCalls {
+			key := len(s.tools)
+			if tc.Index != nil {
+				key = *tc.Index
+			}
+			t, seen := s.tools[key]
+			// A new id at a known index is a new call (servers that send
+			// every call at index 0).
+			if !seen || tc.ID != "" && tc.ID != t.id {
+				t = toolState{idx: s.calls, id: tc.ID}
+				s.calls++
+				s.tools[key] = t
+				s.pending = append(s.pending, llm.Event{Type: llm.EventToolStart, Index: t.idx, ID: tc.ID, Name: tc.Function.Name})
+			}
+			if tc.Function.Arguments != "" {
+				s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: tc.Function.Arguments})
+			}
+		}
+	}
+	for _, ch := range c.Choices {
+		if ch.Index == 0 && ch.FinishReason != nil && *ch.FinishReason != "" {
+			s.finished = true
+			s.pending = append(s.pending, llm.Event{Type: llm.EventFinish, Finish: decodeFinish(*ch.FinishReason)})
+		}
+	}
+	if c.Usage != nil {
+		s.pending = append(s.pending, llm.Event{Type: llm.EventUsage, Usage: decodeUsage(c.Usage)})
+	}
+	return nil
+}
+
+// Close implements llm.Stream.
+func (s *stream) Close() error { return s.body.Close() }

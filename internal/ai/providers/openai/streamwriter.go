@@ -1,0 +1,137 @@
+package openai
+
+import (
+	"encoding/json"
+	"io"
+	"strconv"
+
+	"github.com/sluicegw/sluice/internal/ai/llm"
+)
+
+// StreamWriter renders canonical stream events as Chat Completions chunks
+// (text/event-stream), one SSE event per canonical event, flushed as it
+// goes. It is not safe for concurrent use.
+type StreamWriter struct {
+	w       io.Writer
+	flush   func()
+	head    []byte // the chunk prefix: {"id":...,"object":...,"created":...,"model":...,
+	usage   llm.Usage
+	include bool // the client asked for the usage chunk
+	buf     []byte
+	tools   int // tool calls started
+}
+
+// NewStreamWriter returns a writer of a stream with the given id and model
+// (as the client sees them). includeUsage adds the final usage chunk the
+// client asked for with stream_options.include_usage.
+func NewStreamWriter(w io.Writer, flush func(), id, model string, created int64, includeUsage bool) *StreamWriter {
+	head := []byte(`{"id":`)
+	head = strconv.AppendQuote(head, id)
+	head = append(head, `,"object":"chat.completion.chunk","created":`...)
+	head = strconv.AppendInt(head, created, 10)
+	head = append(head, `,"model":`...)
+	head = appendJSONString(head, model)
+	head = append(head, `,"system_fingerprint":null,"choices":`...)
+	return &StreamWriter{w: w, flush: flush, head: head, include: includeUsage}
+}
+
+// Event writes ev. Usage events are remembered for the final usage chunk.
+func (s *StreamWriter) Event(ev llm.Event) error {
+	b := s.buf[:0]
+	switch ev.Type {
+	case llm.EventStart:
+		b = s.choice(b, `{"role":"assistant","content":""}`, "")
+	case llm.EventText:
+		b = s.choice(b, string(appendJSONString(append([]byte(nil), `{"content":`...), ev.Text))+"}", "")
+	case llm.EventToolStart:
+		d := append([]byte(nil), `{"tool_calls":[{"index":`...)
+		d = strconv.AppendInt(d, int64(ev.Index), 10)
+		d = append(d, `,"id":`...)
+		d = appendJSONString(d, ev.ID)
+		d = append(d, `,"type":"function","function":{"name":`...)
+		d = appendJSONString(d, ev.Name)
+		d = append(d, `,"arguments":""}}]}`...)
+		b = s.choice(b, string(d), "")
+		s.tools++
+	case llm.EventToolArgs:
+		d := append([]byte(nil), `{"tool_calls":[{"index":`...)
+		d = strconv.AppendInt(d, int64(ev.Index), 10)
+		d = append(d, `,"function":{"arguments":`...)
+		d = appendJSONString(d, ev.Text)
+		d = append(d, `}}]}`...)
+		b = s.choice(b, string(d), "")
+	case llm.EventFinish:
+		b = s.choice(b, `{}`, finishReason(ev.Finish))
+	case llm.EventUsage:
+		s.usage = ev.Usage
+		return nil
+	default:
+		return nil
+	}
+	s.buf = b
+	return s.write(b)
+}
+
+// choice appends one SSE event holding a chunk with a single choice.
+func (s *StreamWriter) choice(b []byte, delta, finish string) []byte {
+	b = append(b, "data: "...)
+	b = append(b, s.head...)
+	b = append(b, `[{"index":0,"delta":`...)
+	b = append(b, delta...)
+	b = append(b, `,"logprobs":null,"finish_reason":`...)
+	if finish == "" {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendQuote(b, finish)
+	}
+	b = append(b, `}],"usage":null}`+"\n\n"...)
+	return b
+}
+
+// Done writes the usage chunk (when the client asked for it) and the
+// closing [DONE].
+func (s *StreamWriter) Done() error {
+	b := s.buf[:0]
+	if s.include {
+		u, _ := json.Marshal(encodeUsage(s.usage))
+		b = append(b, "data: "...)
+		b = append(b, s.head...)
+		b = append(b, `[],"usage":`...)
+		b = append(b, u...)
+		b = append(b, "}\n\n"...)
+	}
+	b = append(b, "data: [DONE]\n\n"...)
+	s.buf = b
+	return s.write(b)
+}
+
+// Error writes a terminal error event: the SDKs raise it as an error
+// rather than treating the stream as complete. No [DONE] follows.
+func (s *StreamWriter) Error(status int, code, message string) error {
+	b := append(s.buf[:0], "data: "...)
+	e := EncodeError(status, code, message, "")
+	b = append(b, e[:len(e)-1]...) // without the encoder's newline
+	b = append(b, "\n\n"...)
+	s.buf = b
+	return s.write(b)
+}
+
+// Keepalive writes an SSE comment, which clients ignore, to keep a quiet
+// stream's connection from idling out.
+func (s *StreamWriter) Keepalive() error { return s.write([]byte(": keepalive\n\n")) }
+
+func (s *StreamWriter) write(b []byte) error {
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	if s.flush != nil {
+		s.flush()
+	}
+	return nil
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}

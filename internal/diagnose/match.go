@@ -39,8 +39,9 @@ func (q request) String() string {
 	return q.method + " " + host + q.path
 }
 
-// parseTarget splits the diagnosed argument into a request, or reports
-// that it names a route (ok false).
+// parseTarget turns the diagnosed argument into a request; isURL is false
+// when the argument names a route instead: a configured route's name, or a
+// word that cannot be a host.
 func (d *run) parseTarget(cfg *config.Config) (q request, isURL bool, err error) {
 	arg := strings.TrimSpace(d.o.Target)
 	q = request{method: d.o.Method, header: d.o.Header.Clone()}

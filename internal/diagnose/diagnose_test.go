@@ -274,7 +274,7 @@ func TestHealthyRoute(t *testing.T) {
     timeouts: { connect: 2s, read: 10s }
     targets: [{ url: %q }]
     health_check:
-      active: { path: /healthz, interval: 200ms, timeout: 200ms }
+      active: { path: /healthz, interval: 1s, timeout: 1s }
 routes:
   - name: orders
     match: { paths: ["/orders"], methods: [GET, POST] }

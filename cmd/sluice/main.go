@@ -34,6 +34,7 @@ const usage = `sluice: an API and AI gateway
 usage:
   sluice serve [--config FILE] [--data DIR]   run the gateway
   sluice config validate FILE                 check a config file
+  sluice diagnose [flags] URL|ROUTE           find why requests fail (the 502 doctor)
   sluice version                              print version information
 `
 
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprint(stderr, "usage: sluice config validate FILE\n")
 		return 2
+	case "diagnose":
+		return diagnoseCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "sluice %s (commit %s, %s %s/%s)\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0

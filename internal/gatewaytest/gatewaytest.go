@@ -30,6 +30,10 @@ type Gateway struct {
 	Addr    string // proxy host:port
 	CfgPath string
 	Client  *http.Client
+	// AdminURL is the admin listener's base URL, http://admin-address. To
+	// call the admin API with a bearer token, t.Setenv SLUICE_ADMIN_TOKEN
+	// before Start.
+	AdminURL string
 
 	access, errlog *syncBuffer
 }
@@ -55,6 +59,7 @@ func Start(t testing.TB, yaml string) *Gateway {
 	}
 	g.App, g.Addr = a, a.ProxyAddr()
 	g.URL = "http://" + g.Addr
+	g.AdminURL = "http://" + a.AdminAddr()
 	g.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -66,6 +71,26 @@ func Start(t testing.TB, yaml string) *Gateway {
 		}
 	})
 	return g
+}
+
+// WaitAdminAPI waits up to 10 seconds until the admin API serves: it
+// starts once the store is open, answering 503 store_unavailable before.
+func (g *Gateway) WaitAdminAPI() {
+	g.T.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := g.Client.Get(g.AdminURL + "/api/v1/status")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			g.T.Fatalf("the admin API did not start within 10s (last error %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Do sends a request through the gateway and reads the whole body. hdr

@@ -17,6 +17,15 @@ import (
 	"github.com/sluicegw/sluice/internal/store"
 )
 
+// Hooks are a request's AI plugins (a *plugin.Ctx): BeforeAI checks the
+// decoded request before any provider call (an error refuses it) and
+// AfterAI accounts for it when it is over, for every request BeforeAI let
+// through.
+type Hooks interface {
+	BeforeAI(info *llm.Info) error
+	AfterAI(info *llm.Info, u llm.Usage, costUSD float64)
+}
+
 // ErrClientGone is returned by Serve when the client went away before the
 // answer; nothing more can be sent.
 var ErrClientGone = errClientGone
@@ -25,15 +34,16 @@ var ErrClientGone = errClientGone
 // end of the canonical path (x.Path). Errors before anything was written
 // are returned as *gwerr.Error for the gateway to render with WriteError;
 // once a stream has begun, failures are written into it and logged in x.
-func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, x *exchange.Exchange) error {
+// hooks may be nil.
+func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, hooks Hooks) error {
 	p := x.Path
 	switch {
 	case strings.HasSuffix(p, "/chat/completions"):
-		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatOpenAI) })
+		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatOpenAI, hooks) })
 	case strings.HasSuffix(p, "/messages"):
-		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatAnthropic) })
+		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatAnthropic, hooks) })
 	case strings.HasSuffix(p, "/embeddings"):
-		return rt.needMethod(r, "POST", func() error { return rt.embeddings(w, r, x) })
+		return rt.needMethod(r, "POST", func() error { return rt.embeddings(w, r, x, hooks) })
 	case strings.HasSuffix(p, "/models"):
 		return rt.needMethod(r, "GET", func() error { return rt.listModels(w, x) })
 	case strings.Contains(p, "/models/"):
@@ -73,7 +83,7 @@ func (rt *Route) readBody(r *http.Request, x *exchange.Exchange) ([]byte, error)
 }
 
 // chat serves Chat Completions and Messages, streamed or not.
-func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, f format) error {
+func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, f format, hooks Hooks) error {
 	body, err := rt.readBody(r, x)
 	if err != nil {
 		return err
@@ -85,6 +95,13 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchan
 	x.AI.Model, x.AI.Stream = req.Model, req.Stream
 	if !rt.offers(req.Model) {
 		return modelNotFound(req.Model)
+	}
+	if hooks != nil {
+		info := &llm.Info{Consumer: x.Consumer, Model: req.Model, Chat: req, EstimatedInput: llm.EstimateInput(req)}
+		if err := hooks.BeforeAI(info); err != nil {
+			return err
+		}
+		defer afterAI(hooks, info, x)
 	}
 	chain := rt.g.chain(req.Model)
 	if req.Stream {
@@ -115,6 +132,12 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchan
 	return nil
 }
 
+// afterAI hands the request's usage (as accounted in x) to the hooks.
+func afterAI(hooks Hooks, info *llm.Info, x *exchange.Exchange) {
+	a := &x.AI
+	hooks.AfterAI(info, llm.Usage{Input: a.InputTokens, Output: a.OutputTokens, CachedInput: a.CachedTokens, Reasoning: a.ReasoningTokens}, a.CostUSD)
+}
+
 // setServedBy names the provider and provider model that answered.
 func setServedBy(h http.Header, s served) {
 	h.Set("Sluice-Provider", s.provider.name+"/"+s.model)
@@ -141,7 +164,7 @@ func (rt *Route) account(x *exchange.Exchange, s served, u llm.Usage, partial bo
 }
 
 // embeddings serves the OpenAI Embeddings endpoint.
-func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.Exchange) error {
+func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, hooks Hooks) error {
 	body, err := rt.readBody(r, x)
 	if err != nil {
 		return err
@@ -153,6 +176,13 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.
 	x.AI.Model = req.Model
 	if !rt.offers(req.Model) {
 		return modelNotFound(req.Model)
+	}
+	if hooks != nil {
+		info := &llm.Info{Consumer: x.Consumer, Model: req.Model, Embeddings: req, EstimatedInput: llm.EstimateEmbeddingsInput(req)}
+		if err := hooks.BeforeAI(info); err != nil {
+			return err
+		}
+		defer afterAI(hooks, info, x)
 	}
 	var resp *llm.EmbeddingsResponse
 	srv, err := rt.run(r.Context(), x, rt.g.chain(req.Model), func(ctx context.Context, p *provider, model, key string) error {

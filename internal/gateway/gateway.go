@@ -167,7 +167,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 		}
 	}
 	if rt.AI != nil {
-		return rt.AI.Serve(w, r, x)
+		if rq.chain != nil {
+			return rt.AI.Serve(w, r, x, &rq.pc)
+		}
+		return rt.AI.Serve(w, r, x, nil)
 	}
 	out := proxy.Outbound{
 		Path:         path,

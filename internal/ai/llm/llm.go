@@ -276,3 +276,54 @@ type EmbeddingsResponse struct {
 	Vectors [][]float64
 	Usage   Usage
 }
+
+// Info is what AI plugins (ai-rate-limit, ai-budget, ai-prompt-guard) see
+// of one AI request: who asks, for which model, and the decoded request.
+type Info struct {
+	Consumer string
+	// Model is the model name the client asked for.
+	Model string
+	// Chat is the chat request; nil for embeddings.
+	Chat *Request
+	// Embeddings is the embeddings request; nil for chats.
+	Embeddings *EmbeddingsRequest
+	// EstimatedInput is the input tokens estimated before the call (see
+	// EstimateInput); limits charge it up front and settle with the real
+	// usage afterwards.
+	EstimatedInput int64
+}
+
+// EstimateInput estimates a chat's input tokens without a tokenizer:
+// about four bytes of text per token, a few tokens of framing per message
+// and tool, and a flat cost per image. It errs on the high side for
+// English text, which is what a limit that charges up front wants.
+func EstimateInput(r *Request) int64 {
+	var n int64
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		n += 4
+		for _, p := range m.Content {
+			if p.Type == PartImage {
+				n += 765 // a 1024×1024 image at OpenAI's high detail
+			} else {
+				n += int64(len(p.Text)+3) / 4
+			}
+		}
+		for _, tc := range m.ToolCalls {
+			n += int64(len(tc.Name)+len(tc.Arguments)+3)/4 + 4
+		}
+	}
+	for _, t := range r.Tools {
+		n += int64(len(t.Name)+len(t.Description)+len(t.Parameters)+3)/4 + 8
+	}
+	return n + 3
+}
+
+// EstimateEmbeddingsInput estimates an embeddings request's input tokens.
+func EstimateEmbeddingsInput(r *EmbeddingsRequest) int64 {
+	var n int64
+	for _, s := range r.Input {
+		n += int64(len(s)+3)/4 + 1
+	}
+	return n
+}

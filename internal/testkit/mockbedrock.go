@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
@@ -92,6 +93,8 @@ type BedrockReply struct {
 	Message   string
 	// Header is added to the answer (Retry-After…), errors or not.
 	Header http.Header
+	// Delay holds the answer back (until the request is cancelled at most).
+	Delay time.Duration
 
 	Content    []BedrockBlock
 	StopReason string // default end_turn
@@ -118,13 +121,15 @@ type BedrockUsage struct {
 	Input, Output, CacheRead, CacheWrite int64
 }
 
-// BedrockEvent is one step of a scripted stream: after Delay, an event
+// BedrockEvent is one step of a scripted stream: after Delay, and once
+// Gate (if not nil) is closed, an event
 // message of type Type with payload Payload (marshalled to JSON), or an
 // exception message of type Exception (e.g. throttlingException) with
 // {"message": Payload}; or, when Cut, half of a message and then an
 // abruptly closed connection; or Raw bytes written verbatim.
 type BedrockEvent struct {
 	Delay     time.Duration
+	Gate      <-chan struct{}
 	Type      string
 	Payload   any
 	Exception string
@@ -230,6 +235,13 @@ func (m *MockBedrock) serve(w http.ResponseWriter, r *http.Request) {
 	if msg := validateConverse(body); msg != "" {
 		writeBedrockError(w, http.StatusBadRequest, "ValidationException", msg)
 		return
+	}
+	if reply.Delay > 0 {
+		select {
+		case <-time.After(reply.Delay):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	for k, v := range reply.Header {
 		w.Header()[k] = v
@@ -430,11 +442,17 @@ func BedrockStreamEvents(r BedrockReply, chunk int) []BedrockEvent {
 	)
 }
 
+// chunks splits s in pieces of about n bytes, never inside a UTF-8
+// sequence (each piece travels as a JSON string).
 func chunks(s string, n int) []string {
 	var out []string
 	for len(s) > n {
-		out = append(out, s[:n])
-		s = s[n:]
+		cut := n
+		for cut < len(s) && !utf8.RuneStart(s[cut]) {
+			cut++
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
 	}
 	if s != "" {
 		out = append(out, s)
@@ -472,6 +490,13 @@ func streamConverse(w http.ResponseWriter, ctx context.Context, events []Bedrock
 		if e.Delay > 0 {
 			select {
 			case <-time.After(e.Delay):
+			case <-ctx.Done():
+				return
+			}
+		}
+		if e.Gate != nil {
+			select {
+			case <-e.Gate:
 			case <-ctx.Done():
 				return
 			}

@@ -61,11 +61,6 @@ func New(cfg config.Provider, opts llm.Options) (*Provider, error) {
 	if len(cfg.APIKeys) == 0 {
 		return nil, fmt.Errorf("bedrock provider %q: api_keys needs at least one AWS credential or Bedrock API key", cfg.Name)
 	}
-	for i, k := range cfg.APIKeys {
-		if _, err := parseCredential(k); err != nil {
-			return nil, fmt.Errorf("bedrock provider %q: api_keys[%d]: %w", cfg.Name, i, err)
-		}
-	}
 	raw := cfg.BaseURL
 	if raw == "" {
 		raw = "https://bedrock-runtime." + region + ".amazonaws.com"
@@ -73,6 +68,16 @@ func New(cfg config.Provider, opts llm.Options) (*Provider, error) {
 	base, err := url.Parse(raw)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("bedrock provider %q: base_url %q is not an http(s) URL without query", cfg.Name, raw)
+	}
+	for i, k := range cfg.APIKeys {
+		c, err := parseCredential(k)
+		if err != nil {
+			return nil, fmt.Errorf("bedrock provider %q: api_keys[%d]: %w", cfg.Name, i, err)
+		}
+		if c.bearer != "" && base.Scheme != "https" {
+			// As the AWS SDKs do: a bearer token is never sent in clear.
+			return nil, fmt.Errorf("bedrock provider %q: api_keys[%d] is a Bedrock API key, sent only over https, and base_url is %s", cfg.Name, i, base.Scheme)
+		}
 	}
 	base.Path = strings.TrimRight(base.Path, "/")
 	base.RawPath = strings.TrimRight(base.RawPath, "/")

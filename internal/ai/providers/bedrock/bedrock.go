@@ -98,7 +98,7 @@ func New(cfg config.Provider, opts llm.Options) (*Provider, error) {
 
 // Chat sends c as a Converse request and translates the answer.
 func (p *Provider) Chat(ctx context.Context, c *llm.Call) (*llm.Response, error) {
-	resp, err := p.send(ctx, c, "converse", "application/json")
+	resp, err := p.send(ctx, c, "converse")
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (p *Provider) Chat(ctx context.Context, c *llm.Call) (*llm.Response, error)
 // the answer as it arrives; closing it, or cancelling ctx, ends the
 // request.
 func (p *Provider) Stream(ctx context.Context, c *llm.Call) (llm.Stream, error) {
-	resp, err := p.send(ctx, c, "converse-stream", "application/vnd.amazon.eventstream")
+	resp, err := p.send(ctx, c, "converse-stream")
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (p *Provider) Stream(ctx context.Context, c *llm.Call) (llm.Stream, error) 
 
 // send encodes, authorizes and sends c to operation op. It returns a 2xx
 // response whose body the caller closes, or a classified error.
-func (p *Provider) send(ctx context.Context, c *llm.Call, op, accept string) (*http.Response, error) {
+func (p *Provider) send(ctx context.Context, c *llm.Call, op string) (*http.Response, error) {
 	if c == nil || c.Request == nil || c.Model == "" {
 		return nil, callerError("bedrock: a call needs a model and a request")
 	}
@@ -152,8 +152,7 @@ func (p *Provider) send(ctx context.Context, c *llm.Call, op, accept string) (*h
 	for k, v := range p.headers {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", accept)
+	req.Header.Set("Content-Type", "application/json") // and no Accept, as the AWS SDKs send
 	if err := cred.authorize(ctx, p.signer, req, body, p.region, p.now()); err != nil {
 		return nil, &llm.ProviderError{Class: llm.ClassAuth, Err: err}
 	}

@@ -37,9 +37,13 @@ func startMock(t *testing.T) *testkit.MockBedrock {
 	})
 }
 
+func configFor(m *testkit.MockBedrock) config.Provider {
+	return config.Provider{Name: "aws", Type: "bedrock", BaseURL: m.URL, Region: m.Region, APIKeys: []string{testCred.Key()}}
+}
+
 func newProvider(t *testing.T, m *testkit.MockBedrock) *Provider {
 	t.Helper()
-	p, err := New(config.Provider{Name: "aws", Type: "bedrock", BaseURL: m.URL, Region: m.Region, APIKeys: []string{testCred.Key()}}, llm.Options{Client: m.Client()})
+	p, err := New(configFor(m), llm.Options{Client: m.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +198,18 @@ var chatCases = []struct {
 			ToolChoice: &llm.ToolChoice{Mode: llm.ToolNone},
 		},
 		reply: testkit.BedrockReply{Content: []testkit.BedrockBlock{{Text: "Sure."}}, StopReason: "max_tokens", Usage: testkit.BedrockUsage{Input: 4, Output: 1}},
+	},
+	{
+		name:  "tool_history_without_tools",
+		model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+		req: llm.Request{Messages: []llm.Message{
+			userText("Time?"),
+			{Role: llm.RoleAssistant, Content: []llm.Part{{Type: llm.PartText, Text: "Checking."}}, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "now"}}},
+			{Role: llm.RoleTool, ToolCallID: "t1"},
+			{Role: llm.RoleAssistant, Content: []llm.Part{{Type: llm.PartText, Text: ""}}},
+			userText("Thanks."),
+		}},
+		reply: testkit.BedrockReply{Content: []testkit.BedrockBlock{{Text: "You're welcome."}}, Usage: testkit.BedrockUsage{Input: 30, Output: 4}},
 	},
 	{
 		name:  "json_schema",

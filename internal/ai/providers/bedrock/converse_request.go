@@ -312,9 +312,16 @@ func parseDataURL(u string) (mediaType, data string, ok bool) {
 // for ToolNone the tools are left out, unless the conversation already
 // holds tool calls or results, which Converse accepts only alongside a
 // toolConfig; then the tools are sent with no choice (the model decides).
+//
+// A conversation with tool calls but no tool definitions (clients often
+// drop them on a follow-up turn) gets one parameterless definition per
+// tool name called, since Converse refuses tool blocks without tools.
 func encodeTools(r *llm.Request, hasToolBlocks bool) *toolConfig {
 	if len(r.Tools) == 0 {
-		return nil
+		if !hasToolBlocks {
+			return nil
+		}
+		return historyTools(r.Messages)
 	}
 	none := r.ToolChoice != nil && r.ToolChoice.Mode == llm.ToolNone
 	if none && !hasToolBlocks {
@@ -337,6 +344,24 @@ func encodeTools(r *llm.Request, hasToolBlocks bool) *toolConfig {
 		case llm.ToolNamed:
 			tc.ToolChoice = &toolChoice{Tool: &namedTool{Name: r.ToolChoice.Name}}
 		}
+	}
+	return tc
+}
+
+// historyTools declares the tools called in msgs, without parameters.
+func historyTools(msgs []llm.Message) *toolConfig {
+	tc := &toolConfig{}
+	seen := map[string]bool{}
+	for i := range msgs {
+		for _, call := range msgs[i].ToolCalls {
+			if !seen[call.Name] {
+				seen[call.Name] = true
+				tc.Tools = append(tc.Tools, tool{ToolSpec: toolSpec{Name: call.Name, InputSchema: inputSchema{JSON: emptySchema}}})
+			}
+		}
+	}
+	if len(tc.Tools) == 0 {
+		return nil // tool results alone: let Bedrock say what it thinks
 	}
 	return tc
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
 	"github.com/sluicegw/sluice/internal/ai/providers/anthropic"
+	"github.com/sluicegw/sluice/internal/ai/providers/bedrock"
 	"github.com/sluicegw/sluice/internal/ai/providers/openai"
 	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/store"
@@ -26,6 +27,7 @@ var (
 	_ llm.Provider = (*openai.Provider)(nil)
 	_ llm.Embedder = (*openai.Provider)(nil)
 	_ llm.Provider = (*anthropic.Provider)(nil)
+	_ llm.Provider = (*bedrock.Provider)(nil)
 )
 
 // Factory builds the adapter for a provider config.
@@ -40,6 +42,9 @@ var factories = map[string]Factory{
 	"openai-compatible": newOpenAI,
 	"anthropic": func(cfg config.Provider, opts llm.Options) (llm.Provider, error) {
 		return anthropic.New(cfg, opts)
+	},
+	"bedrock": func(cfg config.Provider, opts llm.Options) (llm.Provider, error) {
+		return bedrock.New(cfg, opts)
 	},
 }
 

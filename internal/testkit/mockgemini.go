@@ -420,7 +420,9 @@ func (m *MockGemini) answerStream(w http.ResponseWriter, r *http.Request, reply 
 		chunks = reply.Answer.orDefault(model).streamChunks()
 	}
 	if reply.StreamError != nil && len(chunks) > 0 {
-		chunks[len(chunks)-1] = geminiErrorJSON(reply.StreamError)
+		var compact bytes.Buffer // an SSE data line holds one-line JSON
+		_ = json.Compact(&compact, geminiErrorJSON(reply.StreamError))
+		chunks[len(chunks)-1] = compact.Bytes()
 	}
 	limit := len(chunks)
 	if reply.Cut {

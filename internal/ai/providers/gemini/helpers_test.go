@@ -115,3 +115,7 @@ func streamAll(t *testing.T, p *Provider, c *llm.Call) ([]llm.Event, error) {
 	defer s.Close()
 	return collect(t, s)
 }
+
+func configFor(base string) config.Provider {
+	return config.Provider{Name: "g", Type: "gemini", BaseURL: base}
+}

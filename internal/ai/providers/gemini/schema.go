@@ -36,6 +36,11 @@ import (
 // maxSchemaDepth bounds nesting (and $ref expansion) of a schema.
 const maxSchemaDepth = 32
 
+// maxSchemaNodes bounds the subschemas one conversion visits, so that
+// $refs fanning out (a schema "billion laughs") cannot blow up the work or
+// the output; what is past the budget is dropped.
+const maxSchemaNodes = 5000
+
 // schemaFormats are the formats Gemini accepts, per type.
 var schemaFormats = map[string][]string{
 	"STRING":  {"enum", "date-time"},
@@ -59,7 +64,7 @@ func toolParameters(raw json.RawMessage) (json.RawMessage, error) {
 	if err != nil || root == nil {
 		return nil, err
 	}
-	c := &schemaConv{defs: schemaDefs(root), visiting: map[string]bool{}}
+	c := &schemaConv{defs: schemaDefs(root), visiting: map[string]bool{}, budget: maxSchemaNodes}
 	out, ok := c.convert(root, 0)
 	if !ok {
 		return nil, nil
@@ -79,7 +84,7 @@ func responseSchema(raw json.RawMessage) (json.RawMessage, error) {
 	if err != nil || root == nil {
 		return nil, err
 	}
-	c := &schemaConv{defs: schemaDefs(root), visiting: map[string]bool{}, ordering: true}
+	c := &schemaConv{defs: schemaDefs(root), visiting: map[string]bool{}, ordering: true, budget: maxSchemaNodes}
 	out, ok := c.convert(root, 0)
 	if !ok || len(out) == 0 {
 		return nil, nil
@@ -192,14 +197,16 @@ type schemaConv struct {
 	defs     map[string]*object
 	visiting map[string]bool
 	ordering bool
+	budget   int // subschemas left to visit
 }
 
 // convert rewrites schema s; ok is false when s must be dropped (an
 // unresolvable or recursive $ref, or nesting past maxSchemaDepth).
 func (c *schemaConv) convert(s *object, depth int) (out map[string]any, ok bool) {
-	if depth > maxSchemaDepth {
+	if depth > maxSchemaDepth || c.budget <= 0 {
 		return nil, false
 	}
+	c.budget--
 	if ref := s.str("$ref"); ref != "" {
 		target, found := c.defs[ref]
 		if !found || c.visiting[ref] {
@@ -394,6 +401,10 @@ func (c *schemaConv) convert(s *object, depth int) (out map[string]any, ok bool)
 // remaining anyOf/oneOf branches are converted into out["anyOf"] by the
 // caller: flatten leaves them in s as "anyOf".
 func (c *schemaConv) flatten(s *object, depth int) (*object, bool) {
+	if depth > maxSchemaDepth || c.budget <= 0 {
+		return nil, false
+	}
+	c.budget--
 	nullable := false
 	if all, ok := s.vals["allOf"].([]any); ok {
 		s = cloneObject(s)

@@ -3,6 +3,7 @@ package gemini
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,6 +68,16 @@ func TestToolParameters(t *testing.T) {
 	got, err := toolParameters(json.RawMessage(deep))
 	if n := strings.Count(string(got), `"n":`); err != nil || n == 0 || n > maxSchemaDepth {
 		t.Errorf("deep schema kept %d levels: %v", n, err)
+	}
+	// $refs fanning out 2^30 ways stay within the node budget.
+	laughs := `{"type":"object","properties":{"a":{"$ref":"#/$defs/d0"}},"$defs":{`
+	for i := 0; i < 30; i++ {
+		laughs += fmt.Sprintf(`"d%d":{"type":"object","properties":{"x":{"$ref":"#/$defs/d%d"},"y":{"$ref":"#/$defs/d%d"}}},`, i, i+1, i+1)
+	}
+	laughs += `"d30":{"type":"string"}}}`
+	got, err = toolParameters(json.RawMessage(laughs))
+	if err != nil || len(got) > 1<<20 {
+		t.Errorf("fan-out schema: %d bytes, %v", len(got), err)
 	}
 	for _, bad := range []string{`{`, `[]`, `"s"`, `{"a":1}x`} {
 		if _, err := toolParameters(json.RawMessage(bad)); err == nil {

@@ -105,12 +105,15 @@ func (s *stream) handle(w *wireResponse) error {
 		s.queue = append(s.queue, llm.Event{Type: llm.EventStart, ID: w.ResponseID, Model: model})
 	}
 	var finishErr error
-	if len(w.Candidates) == 0 {
-		if !s.finished && w.PromptFeedback != nil && w.PromptFeedback.BlockReason != "" {
+	switch {
+	case s.finished:
+		// Only usage counts after the finish: the answer is complete.
+	case len(w.Candidates) == 0:
+		if w.PromptFeedback != nil && w.PromptFeedback.BlockReason != "" {
 			s.finished = true
 			s.queue = append(s.queue, llm.Event{Type: llm.EventFinish, Finish: llm.FinishContentFilter})
 		}
-	} else {
+	default:
 		cand := &w.Candidates[0]
 		if cand.Content != nil {
 			for i := range cand.Content.Parts {
@@ -128,7 +131,7 @@ func (s *stream) handle(w *wireResponse) error {
 				}
 			}
 		}
-		if cand.FinishReason != "" && !s.finished {
+		if cand.FinishReason != "" {
 			fr, err := finishReason(cand.FinishReason, cand.FinishMessage, s.calls > 0)
 			if err != nil {
 				finishErr = err

@@ -280,6 +280,7 @@ func TestGenerationConfig(t *testing.T) {
 			Stop: []string{"END", "\n\n"}, Seed: ptr(int64(7)), User: "u-1", ParallelToolCalls: ptr(false)},
 			`{"temperature":0.2,"topP":0.9,"topK":40,"maxOutputTokens":256,"stopSequences":["END","\n\n"],"seed":7}`},
 		{"zero temperature", llm.Request{Temperature: ptr(0.0)}, `{"temperature":0}`},
+		{"64-bit seed", llm.Request{Seed: ptr(int64(1<<40 + 5))}, `{"seed":5}`},
 		{"json object", llm.Request{ResponseFormat: &llm.ResponseFormat{Type: llm.FormatJSONObject}},
 			`{"responseMimeType":"application/json"}`},
 		{"json schema", llm.Request{ResponseFormat: &llm.ResponseFormat{Type: llm.FormatJSONSchema, Name: "r", Strict: true,

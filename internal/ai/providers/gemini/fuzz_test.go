@@ -128,7 +128,7 @@ func FuzzToolParameters(f *testing.F) {
 	f.Add([]byte(`{"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/a"}}}`))
 	f.Add([]byte(`{"anyOf":[{"allOf":[{"oneOf":[{"type":"null"}]}]}],"properties":{"x":{"type":["array","null"],"items":[]}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, err := toolParameters(data)
+		out, err := convertToolParameters(data)
 		if err != nil || out == nil {
 			return
 		}

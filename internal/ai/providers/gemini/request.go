@@ -91,7 +91,12 @@ func generationConfig(r *llm.Request) (*wireGenerationCf, error) {
 		Temperature:     r.Temperature,
 		TopP:            r.TopP,
 		TopK:            r.TopK,
-		Seed:            r.Seed,
+	}
+	if r.Seed != nil {
+		// Gemini's seed is an int32; a larger seed is folded into that
+		// range (the same seed always folds the same way).
+		seed := int64(int32(*r.Seed))
+		gc.Seed = &seed
 	}
 	if f := r.ResponseFormat; f != nil {
 		switch f.Type {

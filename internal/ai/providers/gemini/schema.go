@@ -56,10 +56,43 @@ var schemaCopy = map[string]string{
 	"minProperties": "number", "maxProperties": "number", "minimum": "number", "maximum": "number",
 }
 
+// Agents send the same tool schemas with every request of a loop, so
+// converted schemas are kept, by their raw text, in a bounded cache.
+var schemaCache = newBoundedMap(schemaCacheSize)
+
+const (
+	schemaCacheSize = 512
+	maxCachedSchema = 64 << 10 // raw schemas longer than this are not cached
+)
+
+// cachedSchema returns conv(raw), from the cache when raw was seen before.
+// kind separates tool and response schemas.
+func cachedSchema(kind byte, raw json.RawMessage, conv func(json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error) {
+	if len(raw) > maxCachedSchema {
+		return conv(raw)
+	}
+	key := string(kind) + string(raw)
+	if out, ok := schemaCache.get(key); ok {
+		if out == "" {
+			return nil, nil
+		}
+		return json.RawMessage(out), nil
+	}
+	out, err := conv(raw)
+	if err == nil {
+		schemaCache.put(key, string(out))
+	}
+	return out, err
+}
+
 // toolParameters converts a tool's parameter schema. It returns nil when
 // the tool takes no parameters (Gemini rejects an OBJECT without
 // properties).
 func toolParameters(raw json.RawMessage) (json.RawMessage, error) {
+	return cachedSchema('t', raw, convertToolParameters)
+}
+
+func convertToolParameters(raw json.RawMessage) (json.RawMessage, error) {
 	root, err := parseSchema(raw)
 	if err != nil || root == nil {
 		return nil, err
@@ -80,6 +113,10 @@ func toolParameters(raw json.RawMessage) (json.RawMessage, error) {
 
 // responseSchema converts a JSON mode schema; nil when raw is empty.
 func responseSchema(raw json.RawMessage) (json.RawMessage, error) {
+	return cachedSchema('r', raw, convertResponseSchema)
+}
+
+func convertResponseSchema(raw json.RawMessage) (json.RawMessage, error) {
 	root, err := parseSchema(raw)
 	if err != nil || root == nil {
 		return nil, err

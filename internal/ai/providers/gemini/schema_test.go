@@ -55,7 +55,12 @@ func TestToolParameters(t *testing.T) {
 			`{"type":"OBJECT","nullable":true,"properties":{"a":{"type":"STRING"}}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := toolParameters(json.RawMessage(tc.in))
+			got, err := convertToolParameters(json.RawMessage(tc.in))
+			cached, _ := toolParameters(json.RawMessage(tc.in))
+			again, _ := toolParameters(json.RawMessage(tc.in))
+			if string(cached) != string(got) || string(again) != string(got) {
+				t.Errorf("cached %s, %s; converted %s", cached, again, got)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +70,7 @@ func TestToolParameters(t *testing.T) {
 		})
 	}
 	// Nesting past maxSchemaDepth is cut off, not followed.
-	got, err := toolParameters(json.RawMessage(deep))
+	got, err := convertToolParameters(json.RawMessage(deep))
 	if n := strings.Count(string(got), `"n":`); err != nil || n == 0 || n > maxSchemaDepth {
 		t.Errorf("deep schema kept %d levels: %v", n, err)
 	}
@@ -75,7 +80,7 @@ func TestToolParameters(t *testing.T) {
 		laughs += fmt.Sprintf(`"d%d":{"type":"object","properties":{"x":{"$ref":"#/$defs/d%d"},"y":{"$ref":"#/$defs/d%d"}}},`, i, i+1, i+1)
 	}
 	laughs += `"d30":{"type":"string"}}}`
-	got, err = toolParameters(json.RawMessage(laughs))
+	got, err = convertToolParameters(json.RawMessage(laughs))
 	if err != nil || len(got) > 1<<20 {
 		t.Errorf("fan-out schema: %d bytes, %v", len(got), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
 )
@@ -27,9 +28,10 @@ type stream struct {
 	body  io.ReadCloser
 	sse   *llm.SSEReader
 
-	queue []llm.Event
-	qi    int
-	err   error // sticky: returned once the queue is drained
+	queue  []llm.Event
+	qi     int
+	err    error // sticky: returned once the queue is drained
+	closed atomic.Bool
 
 	started  bool
 	finished bool
@@ -51,6 +53,9 @@ func (p *Provider) newStream(ctx context.Context, model string, body io.ReadClos
 // or a broken connection.
 func (s *stream) Next() (llm.Event, error) {
 	for {
+		if s.closed.Load() {
+			return llm.Event{}, errClosed
+		}
 		if s.qi < len(s.queue) {
 			ev := s.queue[s.qi]
 			s.qi++
@@ -150,11 +155,14 @@ func (s *stream) handle(w *wireResponse) error {
 	return finishErr
 }
 
-// Close releases the connection; a later Next fails.
+// errClosed is what Next returns after Close.
+var errClosed = &llm.ProviderError{Class: llm.ClassConnect, Err: errors.New("gemini: stream closed")}
+
+// Close releases the connection. It may be called from another goroutine
+// while Next waits: that Next, and any later one, fails.
 func (s *stream) Close() error {
-	if s.err == nil {
-		s.err = &llm.ProviderError{Class: llm.ClassConnect, Err: errors.New("gemini: stream closed")}
+	if s.closed.Swap(true) {
+		return nil
 	}
-	s.queue, s.qi = s.queue[:0], 0
 	return s.body.Close()
 }

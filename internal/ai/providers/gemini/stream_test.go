@@ -204,4 +204,31 @@ func TestStreamClose(t *testing.T) {
 	if _, err := s.Next(); err == nil || err == io.EOF {
 		t.Errorf("Next after Close: %v", err)
 	}
+
+	// Close from another goroutine ends a Next that waits for the provider.
+	m.Enqueue(testkit.GeminiReply{ChunkDelay: time.Hour, Answer: &testkit.GeminiAnswer{Text: "never"}})
+	s, err = p.Stream(context.Background(), call(&llm.Request{Messages: []llm.Message{userText("x")}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(50*time.Millisecond, func() { s.Close() })
+	start := time.Now()
+	if _, err := collect(t, s); err == nil || err == io.EOF || time.Since(start) > 5*time.Second {
+		t.Errorf("Close while waiting: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestSignatureCacheEvicts(t *testing.T) {
+	c := newSignatureCache(3)
+	for i, id := range []string{"a", "b", "c", "d"} {
+		c.put("m", id, strings.Repeat("s", i+1))
+	}
+	if c.get("m", "a") != "" || c.get("m", "b") != "ss" || c.get("m", "d") != "ssss" || c.get("other-model", "d") != "" {
+		t.Errorf("cache %v", c.m.m)
+	}
+	c.put("m", "b", "new") // an update does not take a new slot
+	c.put("m", "big", strings.Repeat("x", maxSignature+1))
+	if c.get("m", "b") != "new" || c.get("m", "c") != "sss" || c.get("m", "big") != "" {
+		t.Errorf("cache %v", c.m.m)
+	}
 }

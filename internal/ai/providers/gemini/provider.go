@@ -43,7 +43,6 @@ const maxErrorBody = 1 << 20
 
 // Provider is a Gemini account. It is safe for concurrent use.
 type Provider struct {
-	name    string
 	base    string // scheme://host[/prefix]/v1beta, no trailing slash
 	headers http.Header
 	client  *http.Client
@@ -84,7 +83,7 @@ func New(cfg config.Provider, opts llm.Options) (*Provider, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &Provider{name: cfg.Name, base: base, headers: h, client: client, sigs: newSignatureCache(signatureCacheSize)}, nil
+	return &Provider{base: base, headers: h, client: client, sigs: newSignatureCache(signatureCacheSize)}, nil
 }
 
 // modelPath returns the resource path of a model: "models/NAME" for a plain

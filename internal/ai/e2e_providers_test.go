@@ -59,3 +59,61 @@ func TestBedrockThroughGateway(t *testing.T) {
 		t.Fatalf("operation = %s", last.Operation)
 	}
 }
+
+// TestGeminiThroughGateway drives the gemini adapter with both SDKs
+// through a real gateway: a chat with a system prompt, and a streamed
+// tool call whose result goes back.
+func TestGeminiThroughGateway(t *testing.T) {
+	mg := testkit.StartMockGemini(t)
+	mg.Key = "gm-key-1"
+	e := startAI(t,
+		fmt.Sprintf("    - { name: google, type: gemini, base_url: %q, api_keys: [%q] }", mg.URL, mg.Key),
+		"    - { name: gem, targets: [{ provider: google, model: gemini-2.5-flash }] }", "")
+
+	mg.Enqueue(testkit.GeminiReply{Answer: &testkit.GeminiAnswer{Text: "Ciao!", Usage: testkit.GeminiUsage{Prompt: 9, Candidates: 2, Thoughts: 5}}})
+	msg, err := e.anthropic.Messages.New(ctx(t), anthropic.MessageNewParams{Model: "gem", MaxTokens: 50,
+		System:   []anthropic.TextBlockParam{{Text: "Speak Italian."}},
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Hello"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Content[0].Text != "Ciao!" || msg.Usage.InputTokens != 9 || msg.Usage.OutputTokens != 7 {
+		t.Fatalf("message = %+v", msg)
+	}
+	req := mg.LastRequest()
+	if !strings.HasSuffix(req.Path, "/models/gemini-2.5-flash:generateContent") || req.Header.Get("X-Goog-Api-Key") != "gm-key-1" ||
+		!strings.Contains(string(req.Body), `"systemInstruction":{"parts":[{"text":"Speak Italian."}]}`) {
+		t.Fatalf("gemini request = %s %v %s", req.Path, req.Header, req.Body)
+	}
+
+	mg.Enqueue(testkit.GeminiReply{Answer: &testkit.GeminiAnswer{Calls: []testkit.GeminiCall{{Name: "get_weather", Args: map[string]any{"city": "Milan"}}}}})
+	stream := e.openai.Chat.Completions.NewStreaming(ctx(t), openai.ChatCompletionNewParams{Model: "gem",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Milan?")},
+		Tools:    []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(weatherTool)}})
+	acc := openai.ChatCompletionAccumulator{}
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	calls := acc.Choices[0].Message.ToolCalls
+	if len(calls) != 1 || calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"Milan"}` || acc.Choices[0].FinishReason != "tool_calls" {
+		t.Fatalf("tool call = %+v", acc.Choices[0])
+	}
+	if req := mg.LastRequest(); !strings.Contains(req.Path, ":streamGenerateContent") || !strings.Contains(req.Query, "alt=sse") {
+		t.Fatalf("stream request = %s?%s", req.Path, req.Query)
+	}
+
+	mg.Enqueue(testkit.GeminiReply{Answer: &testkit.GeminiAnswer{Text: "Rainy."}})
+	_, err = e.openai.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "gem",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Milan?"), acc.Choices[0].Message.ToParam(),
+			openai.ToolMessage("rain", calls[0].ID)},
+		Tools: []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(weatherTool)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(mg.LastRequest().Body); !strings.Contains(body, `"functionResponse"`) || !strings.Contains(body, `"name":"get_weather"`) {
+		t.Fatalf("tool result not sent as functionResponse: %s", body)
+	}
+}

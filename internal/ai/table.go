@@ -18,6 +18,7 @@ import (
 	"github.com/sluicegw/sluice/internal/ai/llm"
 	"github.com/sluicegw/sluice/internal/ai/providers/anthropic"
 	"github.com/sluicegw/sluice/internal/ai/providers/bedrock"
+	"github.com/sluicegw/sluice/internal/ai/providers/gemini"
 	"github.com/sluicegw/sluice/internal/ai/providers/openai"
 	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/store"
@@ -28,6 +29,8 @@ var (
 	_ llm.Embedder = (*openai.Provider)(nil)
 	_ llm.Provider = (*anthropic.Provider)(nil)
 	_ llm.Provider = (*bedrock.Provider)(nil)
+	_ llm.Provider = (*gemini.Provider)(nil)
+	_ llm.Embedder = (*gemini.Provider)(nil)
 )
 
 // Factory builds the adapter for a provider config.
@@ -42,6 +45,9 @@ var factories = map[string]Factory{
 	"openai-compatible": newOpenAI,
 	"anthropic": func(cfg config.Provider, opts llm.Options) (llm.Provider, error) {
 		return anthropic.New(cfg, opts)
+	},
+	"gemini": func(cfg config.Provider, opts llm.Options) (llm.Provider, error) {
+		return gemini.New(cfg, opts)
 	},
 	"bedrock": func(cfg config.Provider, opts llm.Options) (llm.Provider, error) {
 		return bedrock.New(cfg, opts)

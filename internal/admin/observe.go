@@ -99,31 +99,35 @@ func (a *API) queryLogs(w http.ResponseWriter, r *http.Request) {
 
 // usageRowJSON is one row of summed AI usage.
 type usageRowJSON struct {
-	Consumer     string  `json:"consumer,omitempty"`
-	Model        string  `json:"model,omitempty"`
-	Day          string  `json:"day,omitempty"`
-	Requests     int64   `json:"requests"`
-	InputTokens  int64   `json:"input_tokens"`
-	OutputTokens int64   `json:"output_tokens"`
-	CostUSD      float64 `json:"cost_usd"`
+	Consumer        string  `json:"consumer,omitempty"`
+	Model           string  `json:"model,omitempty"`
+	Provider        string  `json:"provider,omitempty"`
+	Day             string  `json:"day,omitempty"`
+	Requests        int64   `json:"requests"`
+	InputTokens     int64   `json:"input_tokens"`
+	OutputTokens    int64   `json:"output_tokens"`
+	CachedTokens    int64   `json:"cached_tokens"`
+	ReasoningTokens int64   `json:"reasoning_tokens"`
+	CostUSD         float64 `json:"cost_usd"`
 }
 
 // queryUsage answers GET /api/v1/usage: AI tokens and cost filtered by
-// consumer, model, since and until, summed by group_by (a comma-separated
-// list of consumer, model and day; none gives one total).
+// consumer, model, provider, since and until, summed by group_by (a
+// comma-separated list of consumer, model, provider and day; none gives one
+// total).
 func (a *API) queryUsage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.UsageFilter{Consumer: q.Get("consumer"), Model: q.Get("model")}
+	f := store.UsageFilter{Consumer: q.Get("consumer"), Model: q.Get("model"), Provider: q.Get("provider")}
 	var ps []problem
 	f.Since = a.timeParam(q, "since", &ps)
 	f.Until = a.timeParam(q, "until", &ps)
 	if g := q.Get("group_by"); g != "" {
 		for part := range strings.SplitSeq(g, ",") {
 			switch dim := store.UsageGroup(strings.TrimSpace(part)); dim {
-			case store.ByConsumer, store.ByModel, store.ByDay:
+			case store.ByConsumer, store.ByModel, store.ByProvider, store.ByDay:
 				f.GroupBy = append(f.GroupBy, dim)
 			default:
-				ps = append(ps, newProblem("group_by", "%q is not a dimension; use consumer, model or day, comma-separated", part))
+				ps = append(ps, newProblem("group_by", "%q is not a dimension; use consumer, model, provider or day, comma-separated", part))
 			}
 		}
 	}
@@ -138,8 +142,8 @@ func (a *API) queryUsage(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]usageRowJSON, len(rows))
 	for i, u := range rows {
-		out[i] = usageRowJSON{Consumer: u.Consumer, Model: u.Model, Day: u.Day, Requests: u.Requests,
-			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CostUSD: u.CostUSD}
+		out[i] = usageRowJSON{Consumer: u.Consumer, Model: u.Model, Provider: u.Provider, Day: u.Day, Requests: u.Requests,
+			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedTokens: u.CachedTokens, ReasoningTokens: u.ReasoningTokens, CostUSD: u.CostUSD}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": out})
 }

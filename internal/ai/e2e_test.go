@@ -2,6 +2,7 @@ package ai_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -371,5 +372,55 @@ func TestAIUsageInAccessLog(t *testing.T) {
 	}
 	if line["consumer"] != "alice" || line["route"] != "ai" {
 		t.Fatalf("access log = %v", line)
+	}
+}
+
+// TestAIUsageInStore checks that usage reaches the store and the admin
+// API's /usage sums it, with cached tokens, by provider; a stream cut by
+// the provider is recorded as partial.
+func TestAIUsageInStore(t *testing.T) {
+	t.Setenv("SLUICE_ADMIN_TOKEN", "admin-token-for-usage-test")
+	e := startAI(t, "", "", "")
+	e.g.WaitAdminAPI()
+	e.oa.Push(testkit.LLMReply{Text: "a", Usage: testkit.LLMUsage{Input: 100, Output: 10, Cached: 20}})
+	e.an.Push(testkit.LLMReply{Text: "b", Usage: testkit.LLMUsage{Input: 50, Output: 5}})
+	for _, m := range []string{"gpt", "claude"} {
+		if _, err := e.openai.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: m,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(q string) []any {
+		req, _ := http.NewRequest("GET", e.g.AdminURL+"/api/v1/usage"+q, nil)
+		req.Header.Set("Authorization", "Bearer admin-token-for-usage-test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Data []any }
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("usage %s: %d %v", q, resp.StatusCode, err)
+		}
+		return out.Data
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows := get("?group_by=provider")
+		if len(rows) == 2 {
+			an, oa := rows[0].(map[string]any), rows[1].(map[string]any)
+			if an["provider"] != "an" || an["input_tokens"] != 50.0 || oa["provider"] != "oa" || oa["cached_tokens"] != 20.0 ||
+				oa["consumer"] != nil || oa["cost_usd"].(float64) <= 0 {
+				t.Fatalf("usage rows = %v", rows)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("usage never reached the store: %v", rows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rows := get("?consumer=alice&model=gpt"); len(rows) != 1 || rows[0].(map[string]any)["requests"] != 1.0 {
+		t.Fatalf("alice on gpt = %v", rows)
 	}
 }

@@ -156,9 +156,11 @@ func (rt *Route) account(x *exchange.Exchange, s served, u llm.Usage, partial bo
 	a.Partial = partial
 	if sink := rt.g.opts.Usage; sink != nil {
 		sink.RecordUsage(store.UsageEntry{
-			Time: x.Start, RequestID: x.ID, Consumer: x.Consumer, Model: a.Model,
+			Time: x.Start, RequestID: x.ID, Consumer: x.Consumer, Model: a.Model, Route: x.Route,
 			Provider: a.Provider, ProviderModel: a.ProviderModel,
-			InputTokens: u.Input, OutputTokens: u.Output, CostUSD: a.CostUSD,
+			InputTokens: u.Input, OutputTokens: u.Output, CachedTokens: u.CachedInput, ReasoningTokens: u.Reasoning,
+			CostUSD: a.CostUSD, Attempts: len(x.Attempts), FirstToken: a.FirstToken, Duration: time.Since(x.Start),
+			Stream: a.Stream, Partial: partial, Code: string(x.Code),
 		})
 	}
 }

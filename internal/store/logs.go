@@ -94,10 +94,24 @@ type UsageEntry struct {
 	// Provider and ProviderModel served it.
 	Provider      string
 	ProviderModel string
-	InputTokens   int64
-	OutputTokens  int64
+	InputTokens   int64 // including cached input
+	OutputTokens  int64 // including reasoning
 	// CostUSD is the request's cost in US dollars.
 	CostUSD float64
+
+	Route           string
+	CachedTokens    int64
+	ReasoningTokens int64
+	// Attempts is how many provider calls the request took.
+	Attempts int
+	// FirstToken is the time from the request's start to the first token.
+	FirstToken time.Duration
+	Duration   time.Duration
+	Stream     bool
+	// Partial marks a stream that ended early; its usage is what was seen.
+	Partial bool
+	// Code is the gateway's error code for a partial answer, else "".
+	Code string
 }
 
 // UsageGroup is a dimension usage can be aggregated by.
@@ -107,6 +121,8 @@ type UsageGroup string
 const (
 	ByConsumer UsageGroup = "consumer"
 	ByModel    UsageGroup = "model"
+	// ByProvider groups by the provider (config name) that served.
+	ByProvider UsageGroup = "provider"
 	// ByDay groups by UTC calendar day (YYYY-MM-DD).
 	ByDay UsageGroup = "day"
 )
@@ -115,6 +131,7 @@ const (
 type UsageFilter struct {
 	Consumer string
 	Model    string
+	Provider string
 	// Since and Until bound Time: Since <= Time < Until.
 	Since time.Time
 	Until time.Time
@@ -124,13 +141,16 @@ type UsageFilter struct {
 
 // UsageRow is usage summed over one group. Dimensions not grouped by are "".
 type UsageRow struct {
-	Consumer     string
-	Model        string
-	Day          string
-	Requests     int64
-	InputTokens  int64
-	OutputTokens int64
-	CostUSD      float64
+	Consumer        string
+	Model           string
+	Provider        string
+	Day             string
+	Requests        int64
+	InputTokens     int64
+	OutputTokens    int64
+	CachedTokens    int64
+	ReasoningTokens int64
+	CostUSD         float64
 }
 
 // UsageLog records AI usage.

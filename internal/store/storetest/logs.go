@@ -227,7 +227,8 @@ func (h *harness) testUsage(t *testing.T) {
 		{Time: day1, Consumer: "alice", Model: "gpt-4o", Provider: "openai", ProviderModel: "gpt-4o", InputTokens: 10, OutputTokens: 20, CostUSD: 0.25},
 		{Time: day1, Consumer: "alice", Model: "claude", Provider: "anthropic", ProviderModel: "claude-sonnet-4-5", InputTokens: 1, OutputTokens: 2, CostUSD: 0.5},
 		{Time: day2, Consumer: "alice", Model: "gpt-4o", Provider: "openai", ProviderModel: "gpt-4o", InputTokens: 100, OutputTokens: 200, CostUSD: 1},
-		{Time: day2, Consumer: "bob", Model: "gpt-4o", Provider: "openai", ProviderModel: "gpt-4o", InputTokens: 5, OutputTokens: 5, CostUSD: 0.125},
+		{Time: day2, Consumer: "bob", Model: "gpt-4o", Provider: "openai", ProviderModel: "gpt-4o", InputTokens: 5, OutputTokens: 5, CostUSD: 0.125,
+			Route: "ai", CachedTokens: 3, ReasoningTokens: 2, Attempts: 2, FirstToken: 150 * time.Millisecond, Duration: time.Second, Stream: true, Partial: true, Code: "client_closed"},
 	}
 	wantErr(t, "insert", s.InsertUsage(ctx, entries), nil)
 	wantErr(t, "insert nothing", s.InsertUsage(ctx, nil), nil)
@@ -237,16 +238,21 @@ func (h *harness) testUsage(t *testing.T) {
 		want []store.UsageRow
 		err  error
 	}{
-		{"total", store.UsageFilter{}, []store.UsageRow{{Requests: 4, InputTokens: 116, OutputTokens: 227, CostUSD: 1.875}}, nil},
+		{"total", store.UsageFilter{}, []store.UsageRow{{Requests: 4, InputTokens: 116, OutputTokens: 227, CachedTokens: 3, ReasoningTokens: 2, CostUSD: 1.875}}, nil},
+		{"by provider", store.UsageFilter{GroupBy: []store.UsageGroup{store.ByProvider}}, []store.UsageRow{
+			{Provider: "anthropic", Requests: 1, InputTokens: 1, OutputTokens: 2, CostUSD: 0.5},
+			{Provider: "openai", Requests: 3, InputTokens: 115, OutputTokens: 225, CachedTokens: 3, ReasoningTokens: 2, CostUSD: 1.375},
+		}, nil},
+		{"filtered by provider", store.UsageFilter{Provider: "anthropic"}, []store.UsageRow{{Requests: 1, InputTokens: 1, OutputTokens: 2, CostUSD: 0.5}}, nil},
 		{"total of nothing", store.UsageFilter{Consumer: "carol"}, []store.UsageRow{{}}, nil},
 		{"by consumer", store.UsageFilter{GroupBy: []store.UsageGroup{store.ByConsumer}}, []store.UsageRow{
 			{Consumer: "alice", Requests: 3, InputTokens: 111, OutputTokens: 222, CostUSD: 1.75},
-			{Consumer: "bob", Requests: 1, InputTokens: 5, OutputTokens: 5, CostUSD: 0.125},
+			{Consumer: "bob", Requests: 1, InputTokens: 5, OutputTokens: 5, CachedTokens: 3, ReasoningTokens: 2, CostUSD: 0.125},
 		}, nil},
 		{"by day and model", store.UsageFilter{GroupBy: []store.UsageGroup{store.ByModel, store.ByDay}}, []store.UsageRow{
 			{Day: "2031-01-01", Model: "claude", Requests: 1, InputTokens: 1, OutputTokens: 2, CostUSD: 0.5},
 			{Day: "2031-01-01", Model: "gpt-4o", Requests: 1, InputTokens: 10, OutputTokens: 20, CostUSD: 0.25},
-			{Day: "2031-01-02", Model: "gpt-4o", Requests: 2, InputTokens: 105, OutputTokens: 205, CostUSD: 1.125},
+			{Day: "2031-01-02", Model: "gpt-4o", Requests: 2, InputTokens: 105, OutputTokens: 205, CachedTokens: 3, ReasoningTokens: 2, CostUSD: 1.125},
 		}, nil},
 		{"filtered by consumer and model, by day", store.UsageFilter{Consumer: "alice", Model: "gpt-4o", GroupBy: []store.UsageGroup{store.ByDay}}, []store.UsageRow{
 			{Day: "2031-01-01", Requests: 1, InputTokens: 10, OutputTokens: 20, CostUSD: 0.25},
@@ -254,10 +260,10 @@ func (h *harness) testUsage(t *testing.T) {
 		}, nil},
 		{"since", store.UsageFilter{Since: day2, GroupBy: []store.UsageGroup{store.ByConsumer}}, []store.UsageRow{
 			{Consumer: "alice", Requests: 1, InputTokens: 100, OutputTokens: 200, CostUSD: 1},
-			{Consumer: "bob", Requests: 1, InputTokens: 5, OutputTokens: 5, CostUSD: 0.125},
+			{Consumer: "bob", Requests: 1, InputTokens: 5, OutputTokens: 5, CachedTokens: 3, ReasoningTokens: 2, CostUSD: 0.125},
 		}, nil},
 		{"until", store.UsageFilter{Until: day2}, []store.UsageRow{{Requests: 2, InputTokens: 11, OutputTokens: 22, CostUSD: 0.75}}, nil},
-		{"unknown group", store.UsageFilter{GroupBy: []store.UsageGroup{"provider"}}, nil, store.ErrInvalid},
+		{"unknown group", store.UsageFilter{GroupBy: []store.UsageGroup{"colour"}}, nil, store.ErrInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

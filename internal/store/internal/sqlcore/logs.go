@@ -206,6 +206,7 @@ func (db *DB) PruneRequestLogs(ctx context.Context, olderThan time.Time, maxRows
 var usageColumns = []string{
 	"ts", "day", "request_id", "consumer", "model", "provider", "provider_model",
 	"input_tokens", "output_tokens", "cost_usd",
+	"route", "cached_tokens", "reasoning_tokens", "attempts", "first_token_ms", "duration_ms", "stream", "partial", "code",
 }
 
 // InsertUsage stores entries as one batch.
@@ -218,7 +219,8 @@ func (db *DB) InsertUsage(ctx context.Context, entries []store.UsageEntry) error
 		e := &entries[i]
 		t := e.Time.UTC().Truncate(time.Microsecond)
 		rows[i] = []any{t, t.Format(time.DateOnly), text(e.RequestID), text(e.Consumer), text(e.Model), text(e.Provider), text(e.ProviderModel),
-			e.InputTokens, e.OutputTokens, e.CostUSD}
+			e.InputTokens, e.OutputTokens, e.CostUSD,
+			text(e.Route), e.CachedTokens, e.ReasoningTokens, int64(e.Attempts), ms(e.FirstToken), ms(e.Duration), boolInt(e.Stream), boolInt(e.Partial), text(e.Code)}
 	}
 	if err := db.drv.BulkInsert(ctx, "ai_usage", usageColumns, rows); err != nil {
 		return fmt.Errorf("store: inserting %d usage entries: %w", len(entries), err)
@@ -235,6 +237,9 @@ func (db *DB) QueryUsage(ctx context.Context, f store.UsageFilter) ([]store.Usag
 	if f.Model != "" {
 		w.add("model = ?", text(f.Model))
 	}
+	if f.Provider != "" {
+		w.add("provider = ?", text(f.Provider))
+	}
 	if !f.Since.IsZero() {
 		w.add("ts >= ?", dbTime(f.Since))
 	}
@@ -243,7 +248,7 @@ func (db *DB) QueryUsage(ctx context.Context, f store.UsageFilter) ([]store.Usag
 	}
 	var groups []string
 	seen := map[store.UsageGroup]bool{}
-	for _, g := range []store.UsageGroup{store.ByDay, store.ByConsumer, store.ByModel} { // output order
+	for _, g := range []store.UsageGroup{store.ByDay, store.ByConsumer, store.ByModel, store.ByProvider} { // output order
 		for _, want := range f.GroupBy {
 			if want == g && !seen[g] {
 				groups, seen[g] = append(groups, string(g)), true
@@ -256,6 +261,7 @@ func (db *DB) QueryUsage(ctx context.Context, f store.UsageFilter) ([]store.Usag
 		}
 	}
 	sel := `count(*), CAST(coalesce(sum(input_tokens), 0) AS BIGINT), CAST(coalesce(sum(output_tokens), 0) AS BIGINT),
+		CAST(coalesce(sum(cached_tokens), 0) AS BIGINT), CAST(coalesce(sum(reasoning_tokens), 0) AS BIGINT),
 		CAST(coalesce(sum(cost_usd), 0) AS DOUBLE PRECISION)`
 	query := `SELECT ` + sel + ` FROM ai_usage` + w.sql()
 	if len(groups) > 0 {
@@ -270,7 +276,7 @@ func (db *DB) QueryUsage(ctx context.Context, f store.UsageFilter) ([]store.Usag
 	var out []store.UsageRow
 	for rows.Next() {
 		var r store.UsageRow
-		dest := make([]any, 0, 7)
+		dest := make([]any, 0, 10)
 		for _, g := range groups {
 			switch store.UsageGroup(g) {
 			case store.ByDay:
@@ -279,9 +285,11 @@ func (db *DB) QueryUsage(ctx context.Context, f store.UsageFilter) ([]store.Usag
 				dest = append(dest, &r.Consumer)
 			case store.ByModel:
 				dest = append(dest, &r.Model)
+			case store.ByProvider:
+				dest = append(dest, &r.Provider)
 			}
 		}
-		dest = append(dest, &r.Requests, &r.InputTokens, &r.OutputTokens, &r.CostUSD)
+		dest = append(dest, &r.Requests, &r.InputTokens, &r.OutputTokens, &r.CachedTokens, &r.ReasoningTokens, &r.CostUSD)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: reading usage: %w", err)
 		}

@@ -129,3 +129,14 @@ func hasEscapedNUL(doc []byte) bool {
 		i = j + 1
 	}
 }
+
+// ms is d in milliseconds, for REAL/DOUBLE PRECISION columns.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// boolInt stores a bool as 0 or 1 (INTEGER on every backend).
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

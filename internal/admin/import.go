@@ -273,10 +273,11 @@ func (a *API) decodeDocument(data []byte) (*document, []problem) {
 	for _, k := range sortedKeys(ai) {
 		switch k {
 		case "providers", "models":
-		case "prices":
-			d.ignored = append(d.ignored, "ai.prices")
+		case "prices", "timeout", "stream_idle_timeout", "retries", "keepalive", "max_body_size":
+			// Node settings, from the config file only.
+			d.ignored = append(d.ignored, "ai."+k)
 		default:
-			ps = append(ps, newProblem("ai."+k, "unknown section %q; ai holds providers, models and prices", k))
+			ps = append(ps, newProblem("ai."+k, "unknown section %q; ai holds providers, models, prices and the node's AI settings", k))
 		}
 	}
 	if d.ignored == nil {

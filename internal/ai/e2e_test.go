@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -422,5 +423,44 @@ func TestAIUsageInStore(t *testing.T) {
 	}
 	if rows := get("?consumer=alice&model=gpt"); len(rows) != 1 || rows[0].(map[string]any)["requests"] != 1.0 {
 		t.Fatalf("alice on gpt = %v", rows)
+	}
+}
+
+// TestAIMetrics scrapes the admin listener's /metrics after AI traffic:
+// tokens by type, cost, time to first token, provider errors by code, and
+// no label from an unknown model name.
+func TestAIMetrics(t *testing.T) {
+	e := startAI(t, "", "", "")
+	e.g.WaitAdminAPI()
+	e.oa.Push(testkit.LLMReply{Status: 503}, testkit.LLMReply{Text: "ok", Usage: testkit.LLMUsage{Input: 100, Output: 40, Cached: 30, Reasoning: 10}})
+	if _, err := e.openai.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "gpt",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	e.openai.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "no-such-model-xyz",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	resp, err := http.Get(e.g.AdminURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	for _, want := range []string{
+		`sluice_ai_requests_total{code="",model="gpt",provider="oa"} 1`,
+		`sluice_ai_tokens_total{model="gpt",provider="oa",type="input"} 100`,
+		`sluice_ai_tokens_total{model="gpt",provider="oa",type="cached"} 30`,
+		`sluice_ai_tokens_total{model="gpt",provider="oa",type="reasoning"} 10`,
+		`sluice_ai_tokens_total{model="gpt",provider="oa",type="output"} 40`,
+		`sluice_ai_provider_errors_total{code="provider_overloaded",provider="oa"} 1`,
+		`sluice_ai_first_token_seconds_count{model="gpt",provider="oa"} 1`,
+		`sluice_ai_cost_usd_total{model="gpt",provider="oa"} 0.00065`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, "no-such-model-xyz") {
+		t.Error("an unknown model name became a label")
 	}
 }

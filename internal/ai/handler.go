@@ -92,10 +92,11 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchan
 	if err != nil {
 		return err
 	}
-	x.AI.Model, x.AI.Stream = req.Model, req.Stream
 	if !rt.offers(req.Model) {
 		return modelNotFound(req.Model)
 	}
+	// Only a model the route offers is recorded: metrics label by it.
+	x.AI.Model, x.AI.Stream = req.Model, req.Stream
 	if hooks != nil {
 		info := &llm.Info{Consumer: x.Consumer, Model: req.Model, Chat: req, EstimatedInput: llm.EstimateInput(req)}
 		if err := hooks.BeforeAI(info); err != nil {
@@ -175,10 +176,10 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.
 	if err != nil {
 		return gwerr.Newf(gwerr.BadRequest, err, "%s", err.Error())
 	}
-	x.AI.Model = req.Model
 	if !rt.offers(req.Model) {
 		return modelNotFound(req.Model)
 	}
+	x.AI.Model = req.Model
 	if hooks != nil {
 		info := &llm.Info{Consumer: x.Consumer, Model: req.Model, Embeddings: req, EstimatedInput: llm.EstimateEmbeddingsInput(req)}
 		if err := hooks.BeforeAI(info); err != nil {

@@ -25,6 +25,7 @@ type Metrics struct {
 	upstreamLatency *prometheus.HistogramVec
 	attempts        *prometheus.CounterVec
 	retries         *prometheus.CounterVec
+	ai              *aiMetrics
 }
 
 // latencyBuckets span 1 ms to 30 s.
@@ -55,8 +56,10 @@ func NewMetrics() *Metrics {
 		Name: "sluice_upstream_retries_total",
 		Help: "Attempts beyond the first of a request, by upstream.",
 	}, []string{"upstream"})
+	m.ai = newAIMetrics()
 	m.reg.MustRegister(m.requests, m.duration, m.upstreamLatency, m.attempts, m.retries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.ai.collectors()...)
 	return m
 }
 
@@ -89,6 +92,10 @@ func (m *Metrics) Observe(x *exchange.Exchange) {
 	}
 	m.requests.WithLabelValues(x.Route, status, string(x.Code)).Inc()
 	m.duration.WithLabelValues(x.Route).Observe(time.Since(x.Start).Seconds())
+	if x.AI.Model != "" {
+		m.ai.observe(x)
+		return
+	}
 	if x.Upstream == "" {
 		return
 	}

@@ -260,8 +260,8 @@ export function EntityEdit({ kind, name }: { kind: Kind; name?: string }) {
           This {kind.singular} is declared in the config file, so it is read-only here: change it in the file.
         </p>
       )}
-      <div class={kind.path === 'upstreams' || kind.path === 'consumers' ? 'grid-2 wide-first' : ''}>
-        <form class="card entity-form" onSubmit={save} aria-label={title} noValidate>
+      <div class={!isNew && (kind.path === 'upstreams' || kind.path === 'consumers') ? 'grid-2 wide-first' : ''}>
+        <form class={`card entity-form ${!isNew && (kind.path === 'upstreams' || kind.path === 'consumers') ? '' : 'alone'}`} onSubmit={save} aria-label={title} noValidate>
           <ErrorBox error={formErr} />
           <fieldset disabled={readOnly || busy}>
             {kind.fields.map((f) => (

@@ -137,6 +137,12 @@ ai:
 	if err != nil {
 		t.Fatalf("the console end-to-end script failed: %v", err)
 	}
+	t.Run("playground chat", func(t *testing.T) {
+		// The script checks the playground page and its answer when the
+		// node has no playground (501); the streamed chat needs the AI
+		// gateway behind admin.Options.Playground.
+		t.Skip("SKIPPED: the streamed playground chat waits for the AI gateway (issue #5) to serve POST /api/v1/playground/chat")
+	})
 }
 
 // waitListening reads sluice's log until it says where it listens, and

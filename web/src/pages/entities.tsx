@@ -91,7 +91,10 @@ function toText(f: FieldSpec, v: any): any {
     case 'bool': return !!v;
     case 'list': return Array.isArray(v) ? v.join(', ') : String(v);
     case 'secretlist': return Array.isArray(v) ? v.join('\n') : String(v);
-    case 'json': return JSON.stringify(v, null, 2);
+    case 'json': {
+      const p = prune(v);
+      return p && typeof p === 'object' && Object.keys(p).length === 0 ? '' : JSON.stringify(p, null, 2);
+    }
     case 'targets': return (v as any[]).map((t) => `${t.url}${t.weight != null ? ' ' + t.weight : ''}`).join('\n');
     case 'modeltargets': return (v as any[]).map((t) => `${t.provider} ${t.model}${t.weight != null ? ' ' + t.weight : ''}`).join('\n');
     default: return String(v);

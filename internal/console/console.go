@@ -27,7 +27,7 @@ var placeholder []byte
 
 // csp allows only the console's own origin: no external scripts, styles,
 // fonts or connections.
-const csp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // Handler serves the console: files under dist/ by path, and index.html

@@ -46,6 +46,10 @@ await context.route('**/*', (route) => {
 const page = context.pages()[0] || (await context.newPage());
 const consoleErrors = [];
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
+// A blocked script, style or connection shows as a CSP message.
+page.on('console', (m) => {
+  if (/Content Security Policy|Refused to/i.test(m.text())) consoleErrors.push(m.text());
+});
 
 let step = 0;
 async function check(name, f) {
@@ -66,19 +70,19 @@ const heading = (text) => page.getByRole('heading', { level: 1, name: text }).wa
 try {
   await check('an unauthenticated visit shows the login page', async () => {
     await page.goto('/');
-    await page.getByLabel('Password').waitFor();
+    await page.getByLabel('Password', { exact: true }).waitFor();
     await shot('login');
   });
 
   await check('a wrong password is refused', async () => {
     await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByLabel('Password', { exact: true }).fill('not-the-password');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
   });
 
   await check('logging in opens the dashboard', async () => {
-    await page.getByLabel('Password').fill(password);
+    await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await heading('Dashboard');
   });
@@ -294,7 +298,7 @@ try {
     await context.clearCookies();
     await page.goto('/logs');
     await page.getByText('Your session has ended').waitFor();
-    await page.getByLabel('Password').fill(password);
+    await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await heading('Request log');
   });
@@ -313,10 +317,10 @@ try {
     await page.getByRole('status').filter({ hasText: 'Password changed' }).waitFor();
     await shot('account');
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.getByLabel('Password').waitFor();
+    await page.getByLabel('Password', { exact: true }).waitFor();
     const r = await page.request.get('/api/v1/status');
     assert.equal(r.status(), 401, 'the session is over');
-    await page.getByLabel('Password').fill('second-password-for-e2e');
+    await page.getByLabel('Password', { exact: true }).fill('second-password-for-e2e');
     await page.getByRole('button', { name: 'Log in' }).click();
     await heading('Dashboard');
   });

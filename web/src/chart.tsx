@@ -8,6 +8,8 @@ export interface Series {
   values: (number | null)[];
   color: string;
   fill?: boolean;
+  /** points marks every value: for series with gaps, where a lone value has no line. */
+  points?: boolean;
 }
 
 const palette = ['#2563eb', '#dc2626', '#d97706', '#059669', '#7c3aed', '#db2777', '#0891b2', '#65a30d'];
@@ -35,6 +37,7 @@ export function Chart({ title, times, series, unit, height = 180 }: {
           stroke: s.color,
           width: 2,
           fill: s.fill ? s.color + '22' : undefined,
+          points: s.points ? { show: true, size: 6, fill: s.color } : undefined,
           value: (_u: uPlot, v: number | null) => (v == null ? '–' : `${+v.toFixed(3)}${unit ? ' ' + unit : ''}`),
         })),
       ],

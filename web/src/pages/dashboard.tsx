@@ -70,8 +70,8 @@ function Traffic({ rep, range }: { rep: any; range: string }) {
       color: color(i + 1),
     }));
     const latency: Series[] = [
-      { label: 'p50', values: rep.buckets.map((b: any) => (b.requests ? b.p50_ms : null)), color: color(3) },
-      { label: 'p99', values: rep.buckets.map((b: any) => (b.requests ? b.p99_ms : null)), color: color(2) },
+      { label: 'p50', values: rep.buckets.map((b: any) => (b.requests ? b.p50_ms : null)), color: color(3), points: true },
+      { label: 'p99', values: rep.buckets.map((b: any) => (b.requests ? b.p99_ms : null)), color: color(2), points: true },
     ];
     return { times, rps, codeSeries, latency };
   }, [rep]);

@@ -109,6 +109,13 @@ try {
     await shot('upstream');
   });
 
+  await check('the upstream list shows health and where each upstream comes from', async () => {
+    await page.getByRole('link', { name: 'All upstreams' }).click();
+    await heading('Upstreams');
+    await page.getByRole('row').filter({ hasText: 'shop' }).getByText('1/1 healthy').waitFor();
+    await page.getByRole('row').filter({ hasText: 'legacy' }).getByText('config file').waitFor();
+  });
+
   await check('creating a route', async () => {
     await page.goto('/routes/new');
     await page.getByLabel('Name').fill('shop');

@@ -15,6 +15,13 @@ const enc = (name: string) => name.split('/').map(encodeURIComponent).join('/');
 
 export function EntityList({ kind }: { kind: Kind }) {
   const r = useAsync(() => get(`/${kind.path}?size=1000`), [kind.path]);
+  const withHealth = kind.path === 'upstreams';
+  const health = useAsync(async () => {
+    if (!withHealth || !r.data) return {} as Record<string, any>;
+    const all = await Promise.all(r.data.data.map((u: any) =>
+      get(`/upstreams/${encodeURIComponent(u.name)}/health`).catch(() => null)));
+    return Object.fromEntries(all.filter(Boolean).map((h: any) => [h.upstream, h]));
+  }, [withHealth, r.data], withHealth ? 5000 : 0);
   return (
     <Page title={kind.title} actions={<a class="button primary" href={`/${kind.path}/new`}>New {kind.singular}</a>}>
       <ErrorBox error={r.error} />
@@ -27,6 +34,7 @@ export function EntityList({ kind }: { kind: Kind }) {
                   <tr>
                     <th scope="col">Name</th>
                     {kind.columns.map(([l]) => <th scope="col">{l}</th>)}
+                    {withHealth && <th scope="col">Health</th>}
                     <th scope="col">Source</th>
                   </tr>
                 </thead>
@@ -35,6 +43,7 @@ export function EntityList({ kind }: { kind: Kind }) {
                     <tr>
                       <td><a href={`/${kind.path}/${enc(e.name)}`}>{e.name}</a></td>
                       {kind.columns.map(([, f]) => <td class="wrap">{f(e)}</td>)}
+                      {withHealth && <td><HealthBadge h={health.data?.[e.name]} /></td>}
                       <td>{e.source === 'file' ? <Badge kind="info">config file</Badge> : <Badge kind="ok">API</Badge>}</td>
                     </tr>
                   ))}
@@ -47,6 +56,13 @@ export function EntityList({ kind }: { kind: Kind }) {
       )}
     </Page>
   );
+}
+
+function HealthBadge({ h }: { h?: any }) {
+  if (!h) return <span class="muted">–</span>;
+  const n = h.targets.length;
+  const ok = h.targets.filter((t: any) => t.state === 'healthy').length;
+  return <Badge kind={n === 0 ? 'info' : ok === n ? 'ok' : ok === 0 ? 'bad' : 'warn'}>{ok}/{n} healthy</Badge>;
 }
 
 function getPath(o: any, key: string): any {
@@ -257,7 +273,12 @@ export function EntityEdit({ kind, name }: { kind: Kind; name?: string }) {
   if (!entity) return <Page title={title}><Loading /></Page>;
 
   return (
-    <Page title={title} actions={<a href={`/${kind.path}`}>All {kind.title.toLowerCase()}</a>}>
+    <Page title={title} actions={<>
+      {!isNew && ['routes', 'consumers'].includes(kind.path) && (
+        <a href={`/logs?${kind.path === 'routes' ? 'route' : 'consumer'}=${encodeURIComponent(name!)}`}>Request log</a>
+      )}
+      <a href={`/${kind.path}`}>All {kind.title.toLowerCase()}</a>
+    </>}>
       {readOnly && (
         <p class="notice" role="note">
           This {kind.singular} is declared in the config file, so it is read-only here: change it in the file.

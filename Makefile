@@ -26,7 +26,7 @@ console:
 
 # The console's end-to-end test in headless Chromium; refreshes docs/screenshots.
 console-test: console
-	$(GO) test -count=1 -run TestConsoleEndToEnd -v ./internal/console
+	SLUICE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestConsoleEndToEnd -v ./internal/console
 
 # Runs sluice with the sample config (proxy :8080, admin and console on
 # http://127.0.0.1:8081).

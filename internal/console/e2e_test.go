@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/secret"
+	"github.com/sluicegw/sluice/internal/store"
+	_ "github.com/sluicegw/sluice/internal/store/sqlite" // the store sluice opens
 	"github.com/sluicegw/sluice/internal/testkit"
 )
 
@@ -26,8 +29,9 @@ import (
 // proxy, see it on the dashboard, follow a 5xx to its cause chain, create
 // a consumer credential (secret shown once), session expiry, change the
 // password, log out. It writes a screenshot of each page to
-// docs/screenshots/ and fails on any request the page makes off the
-// loopback. The script is web/e2e/console.e2e.mjs.
+// $SLUICE_SCREENSHOTS (make console-test: docs/screenshots/) and fails on
+// any request the page makes off the loopback. The script is
+// web/e2e/console.e2e.mjs.
 //
 // Without chromium, node, npm ci in web/ or a built console it skips,
 // saying what is missing, except when CI=true, where it fails.
@@ -101,8 +105,11 @@ ai:
       targets: [{ provider: local, model: "tiny" }]
 `), 0o600)
 
+	data := filepath.Join(dir, "data")
+	seedUsage(t, data)
+
 	const password = "first-password-for-e2e"
-	cmd := exec.Command(bin, "serve", "--config", cfg, "--data", filepath.Join(dir, "data"))
+	cmd := exec.Command(bin, "serve", "--config", cfg, "--data", data)
 	cmd.Env = append(os.Environ(), "SLUICE_ADMIN_PASSWORD="+password)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -116,9 +123,11 @@ ai:
 		}
 	})
 
+	// make console-test points SLUICE_SCREENSHOTS at docs/screenshots;
+	// other runs keep them out of the work tree.
 	shots := os.Getenv("SLUICE_SCREENSHOTS")
 	if shots == "" {
-		shots = filepath.Join(root, "docs/screenshots")
+		shots = t.TempDir()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -143,6 +152,33 @@ ai:
 		// gateway behind admin.Options.Playground.
 		t.Skip("SKIPPED: the streamed playground chat waits for the AI gateway (issue #5) to serve POST /api/v1/playground/chat")
 	})
+}
+
+// seedUsage writes AI usage of the last minutes into the store sluice will
+// open (the AI gateway that records it is not part of this test), for the
+// dashboard's tokens and cost.
+func seedUsage(t *testing.T, data string) {
+	t.Helper()
+	keys, err := secret.LoadKeyring(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite", filepath.Join(data, "sluice.db"), store.Options{Sealer: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	var rows []store.UsageEntry
+	for i := range 6 {
+		rows = append(rows, store.UsageEntry{Time: now.Add(-time.Duration(i) * 2 * time.Minute), RequestID: fmt.Sprintf("seed-%d", i),
+			Consumer: "alice", Model: "chat", Provider: "local", ProviderModel: "tiny",
+			InputTokens: 1000, OutputTokens: 250, CostUSD: 0.0125})
+	}
+	if err := st.InsertUsage(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitListening reads sluice's log until it says where it listens, and

@@ -181,6 +181,9 @@ try {
     await page.locator('table').getByRole('link', { name: 'shop' }).waitFor();
     await page.locator('.health-list li').filter({ hasText: 'shop' }).getByText('1/1 healthy').waitFor();
     await page.locator('canvas').first().waitFor();
+    // AI usage the test put in the store: six requests of 1000 + 250 tokens.
+    await page.getByRole('row').filter({ hasText: 'chat' }).filter({ hasText: '6' }).getByText('6,000 / 1,500').waitFor();
+    await page.getByRole('figure', { name: 'Tokens' }).waitFor();
     await shot('dashboard');
   });
 

@@ -289,6 +289,28 @@ try {
     await shot('playground');
   });
 
+  await check('the config page exports YAML and checks an import', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Config' }).click();
+    await heading('Config');
+    const yaml = await page.getByLabel('Current config (YAML)').inputValue();
+    assert.ok(yaml.includes('name: shop') && !yaml.includes('sk-test-not-a-real-key-1234'), 'the export lists shop, keys masked');
+    await page.getByLabel('YAML document').fill('upstreams:\n  - name: extra\n    targets: [{ url: "ftp://x" }]\n');
+    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByRole('alert').filter({ hasText: 'line 3' }).waitFor();
+    await page.getByLabel('YAML document').fill(`upstreams:\n  - name: extra\n    targets: [{ url: "${upstreamURL}" }]\n`);
+    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByRole('status').filter({ hasText: 'nothing was applied' }).filter({ hasText: 'extra' }).waitFor();
+    await shot('config');
+  });
+
+  await check('a new admin user gets a generated password once', async () => {
+    await page.goto('/account');
+    await page.getByLabel('Username').fill('ops');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The password of ops' }).waitFor();
+    await page.locator('.creds li').filter({ hasText: 'ops' }).waitFor();
+  });
+
   await check('phone width: no sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const path of ['/', '/logs', '/upstreams/shop', '/routes/new']) {

@@ -7,6 +7,7 @@
 export interface Problem {
   path: string;
   field?: string;
+  line?: number;
   message: string;
   config_path?: string;
 }
@@ -78,6 +79,26 @@ export async function call<T = any>(
     throw err;
   }
   return { data: parsed as T, etag: resp.headers.get('ETag'), headers: resp.headers };
+}
+
+/** text sends a plain-text body (a YAML document) and answers the response text; errors as call's. */
+export async function text(method: string, path: string, body?: string): Promise<string> {
+  const h: Record<string, string> = { Accept: 'application/yaml, application/json' };
+  if (body !== undefined) h['Content-Type'] = 'application/yaml';
+  if (method !== 'GET') h['X-CSRF-Token'] = csrfToken();
+  const resp = await fetch(base + path, { method, headers: h, body, credentials: 'same-origin' });
+  const t = await resp.text();
+  if (!resp.ok) {
+    let parsed: any = { detail: t };
+    try {
+      parsed = JSON.parse(t);
+    } catch {
+      /* not JSON */
+    }
+    if (resp.status === 401) onUnauthorized();
+    throw new ApiError(resp.status, parsed);
+  }
+  return t;
 }
 
 export const get = <T = any>(path: string) => call<T>('GET', path).then((r) => r.data);

@@ -10,6 +10,7 @@ import { Logs, LogEntry } from './pages/logs';
 import { EntityList, EntityEdit } from './pages/entities';
 import { Account } from './pages/account';
 import { Playground } from './pages/playground';
+import { Config } from './pages/config';
 import { kinds } from './pages/kinds';
 import './style.css';
 
@@ -23,6 +24,7 @@ const nav: [string, string][] = [
   ['/ai/models', 'AI models'],
   ['/playground', 'Playground'],
   ['/logs', 'Logs'],
+  ['/config', 'Config'],
   ['/account', 'Account'],
 ];
 
@@ -33,6 +35,7 @@ function isCurrent(href: string, path: string) {
 function Shell() {
   const { path, query } = useLocation();
   const [state, setState] = useState<'checking' | 'in' | 'out'>('checking');
+  const [status, setStatus] = useState<any>(null);
   useFocusHeading(path);
 
   useEffect(() => {
@@ -42,11 +45,17 @@ function Shell() {
         navigate('/login' + `?next=${encodeURIComponent(location.pathname + location.search)}&expired=1`, true);
       }
     });
+  }, []);
+  useEffect(() => {
+    if (state === 'out') return;
     get('/status').then(
-      () => setState('in'),
+      (s) => {
+        setStatus(s);
+        setState('in');
+      },
       () => setState('out'),
     );
-  }, []);
+  }, [state === 'out']);
 
   if (path === '/login' || state === 'out') {
     return (
@@ -85,6 +94,11 @@ function Shell() {
       <main id="main" tabIndex={-1}>
         <Routes path={path} query={query} />
       </main>
+      {status && (
+        <footer class="footer">
+          sluice {status.version} · node {status.node_id} · {status.storage?.driver} storage · config version {status.config_version}
+        </footer>
+      )}
     </div>
   );
 }
@@ -94,6 +108,7 @@ function Routes({ path, query }: { path: string; query: URLSearchParams }) {
   if (path === '/logs') return <Logs query={query} />;
   if (path.startsWith('/logs/')) return <LogEntry id={decodeURIComponent(path.slice(6))} />;
   if (path === '/account') return <Account />;
+  if (path === '/config') return <Config />;
   if (path === '/playground') return <Playground />;
   for (const k of kinds) {
     const base = '/' + k.path;

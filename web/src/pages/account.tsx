@@ -63,6 +63,7 @@ export function Account() {
         </form>
         <Tokens />
       </div>
+      <Users me={user} />
     </Page>
   );
 }
@@ -115,6 +116,81 @@ function Tokens() {
         <div class="field"><label for="tok-name">Name</label><input id="tok-name" value={name} required onInput={(e) => setName(e.currentTarget.value)} /></div>
         <div class="field"><label for="tok-exp">Expires in</label><input id="tok-exp" value={expires} placeholder="720h" onInput={(e) => setExpires(e.currentTarget.value)} /></div>
         <button type="submit">Create token</button>
+      </form>
+    </div>
+  );
+}
+
+function Users({ me }: { me: string }) {
+  const list = useAsync(() => get('/users'), []);
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [created, setCreated] = useState<{ user: string; password?: string } | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
+  async function create(e: Event) {
+    e.preventDefault();
+    setErr(null);
+    setFieldErr({});
+    try {
+      const r = await call('POST', '/users', { username: name, password: password || undefined });
+      setCreated({ user: r.data.username, password: r.data.password });
+      setName('');
+      setPassword('');
+      list.reload();
+    } catch (x) {
+      if (x instanceof ApiError && x.problems.length) {
+        const f: Record<string, string> = {};
+        for (const p of x.problems) f[p.field || p.path] = p.message;
+        setFieldErr(f);
+      } else setErr(x);
+    }
+  }
+  async function remove(u: string) {
+    if (!confirm(`Delete the user “${u}”? Their sessions and tokens end.`)) return;
+    await call('DELETE', `/users/${encodeURIComponent(u)}`).catch(setErr);
+    list.reload();
+  }
+  return (
+    <div class="card">
+      <h2>Users</h2>
+      <p class="muted small">Every user is an administrator.</p>
+      <ErrorBox error={list.error || err} />
+      {list.loading && !list.data ? <Loading /> : (
+        <ul class="creds">
+          {(list.data?.data || []).map((u: any) => (
+            <li>
+              <strong>{u.username}</strong>{u.username === me && <span class="muted small"> (you)</span>}{' '}
+              <span class="muted small">{u.last_login_at ? `last login ${fmtTime(u.last_login_at)}` : 'never logged in'}</span>
+              {u.username !== me && (
+                <button type="button" class="link danger" onClick={() => remove(u.username)} aria-label={`Delete user ${u.username}`}>Delete</button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {created?.password && (
+        <div class="secret-once" role="alert">
+          <p><strong>The password of {created.user}, shown only once:</strong></p>
+          <pre>{created.password}</pre>
+          <button type="button" onClick={() => setCreated(null)}>I have copied it</button>
+        </div>
+      )}
+      <form onSubmit={create} aria-label="New user">
+        <h3>New user</h3>
+        <div class={`field ${fieldErr.username ? 'has-error' : ''}`}>
+          <label for="user-name">Username</label>
+          <input id="user-name" value={name} required onInput={(e) => setName(e.currentTarget.value)}
+            aria-invalid={fieldErr.username ? 'true' : undefined} aria-describedby={fieldErr.username ? 'user-name-err' : undefined} />
+          {fieldErr.username && <p class="field-error" id="user-name-err">{fieldErr.username}</p>}
+        </div>
+        <div class={`field ${fieldErr.password ? 'has-error' : ''}`}>
+          <label for="user-password">Password (empty: generate one)</label>
+          <input id="user-password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)}
+            aria-invalid={fieldErr.password ? 'true' : undefined} aria-describedby={fieldErr.password ? 'user-password-err' : undefined} />
+          {fieldErr.password && <p class="field-error" id="user-password-err">{fieldErr.password}</p>}
+        </div>
+        <button type="submit">Create user</button>
       </form>
     </div>
   );

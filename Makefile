@@ -3,14 +3,33 @@ BIN     := bin/sluice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean
+.PHONY: all build build-go console console-test run test test-short vet lint fmt bench fuzz clean
 
 all: build
 
-build:
+# The binary with the web console built into it (see docs/console.md).
+build: console build-go
+
+# The binary alone: it embeds whatever internal/console/dist holds (a page
+# saying how to build the console, on a fresh clone).
+build-go:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sluice
 
-# Runs sluice with the sample config (proxy :8080, admin 127.0.0.1:8081).
+# Builds the web console (web/) into internal/console/dist. Without npm it
+# says so and leaves dist as it is.
+console:
+	@if command -v npm >/dev/null; then \
+		cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build; \
+	else \
+		echo "make: npm not found: building sluice without the web console (see docs/console.md)"; \
+	fi
+
+# The console's end-to-end test in headless Chromium; refreshes docs/screenshots.
+console-test: console
+	SLUICE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestConsoleEndToEnd -v ./internal/console
+
+# Runs sluice with the sample config (proxy :8080, admin and console on
+# http://127.0.0.1:8081).
 run: build
 	./$(BIN) serve --config sluice.yaml
 

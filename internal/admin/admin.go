@@ -88,6 +88,12 @@ type Options struct {
 	// Health returns the body of GET /api/v1/upstreams/{name}/health, and
 	// false when there is no such upstream. Nil answers 404 for all.
 	Health func(upstream string) (any, bool)
+	// Stats returns the body of GET /api/v1/stats: the node's traffic over
+	// the last window in buckets of step (whole seconds, window at most an
+	// hour; the API checks both). Nil answers 501.
+	Stats func(window, step time.Duration) any
+	// Playground serves POST /api/v1/playground/chat. Nil answers 501.
+	Playground Playground
 	// AdminToken is SLUICE_ADMIN_TOKEN, accepted as a bearer token; ""
 	// accepts none.
 	AdminToken string
@@ -105,6 +111,8 @@ type API struct {
 	cfg        Config
 	status     func() map[string]any
 	health     func(string) (any, bool)
+	stats      func(window, step time.Duration) any
+	playground Playground
 	adminToken []byte
 	log        *slog.Logger
 	now        func() time.Time
@@ -132,6 +140,7 @@ func New(o Options) (*API, error) {
 	a := &API{
 		store: o.Store, keys: o.Keys, cfg: o.Config,
 		status: o.Status, health: o.Health,
+		stats: o.Stats, playground: o.Playground,
 		log: o.Log, now: o.Now,
 	}
 	if o.AdminToken != "" {
@@ -175,6 +184,8 @@ func (a *API) routes() []route {
 		{method: "GET", pattern: "/api/v1/upstreams/{name}/health", handler: a.upstreamHealth},
 		{method: "GET", pattern: "/api/v1/logs", handler: a.queryLogs},
 		{method: "GET", pattern: "/api/v1/usage", handler: a.queryUsage},
+		{method: "GET", pattern: "/api/v1/stats", handler: a.getStats},
+		{method: "POST", pattern: "/api/v1/playground/chat", handler: a.playgroundChat},
 		{method: "GET", pattern: "/api/v1/config", handler: a.exportConfig},
 		{method: "POST", pattern: "/api/v1/config", handler: a.importConfig},
 		{method: "GET", pattern: "/api/v1/consumers/{name}/credentials", handler: a.listCredentials},

@@ -121,8 +121,10 @@ type env struct {
 }
 
 type envOptions struct {
-	file string
-	tls  bool
+	file       string
+	tls        bool
+	stats      func(window, step time.Duration) any
+	playground Playground
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -148,7 +150,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.api, err = New(Options{
 		Store: st, Keys: keys, Config: e.cfg, AdminToken: testAdminToken,
 		Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now: e.now,
+		Now: e.now, Stats: o.stats, Playground: o.playground,
 		Status: func() map[string]any {
 			return map[string]any{"version": "test", "config_version": 0}
 		},

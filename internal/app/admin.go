@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/sluicegw/sluice/internal/admin"
+	"github.com/sluicegw/sluice/internal/console"
 	"github.com/sluicegw/sluice/internal/gateway"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/store"
@@ -16,12 +18,14 @@ import (
 
 var _ admin.Config = (*App)(nil)
 
-// adminMux serves the admin listener: /healthz always, and the admin API
-// (internal/admin) under /api/ once the store is open; until then the API
-// answers 503 store_unavailable.
+// adminMux serves the admin listener: /healthz always, /metrics, the
+// admin API (internal/admin) under /api/ once the store is open (until
+// then the API answers 503 store_unavailable), and the web console
+// (internal/console) at every other path.
 type adminMux struct {
 	api     atomic.Pointer[http.Handler]
 	metrics http.Handler
+	console http.Handler
 }
 
 func (m *adminMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +33,10 @@ func (m *adminMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the admin listener is loopback-only unless configured otherwise.
 	if r.URL.Path == "/metrics" && m.metrics != nil {
 		m.metrics.ServeHTTP(w, r)
+		return
+	}
+	if m.console != nil && r.URL.Path != "/healthz" && !strings.HasPrefix(r.URL.Path, "/api/") {
+		m.console.ServeHTTP(w, r)
 		return
 	}
 	if h := m.api.Load(); h != nil {
@@ -44,7 +52,12 @@ func (m *adminMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // adminHandler returns the admin listener's handler.
-func (a *App) adminHandler() http.Handler { return &a.adminMux }
+func (a *App) adminHandler() http.Handler {
+	if a.adminMux.console == nil {
+		a.adminMux.console = console.New()
+	}
+	return &a.adminMux
+}
 
 // startAdminAPI builds the admin API on the open store, creates the first
 // admin user when there is none, and starts serving the API.
@@ -55,6 +68,7 @@ func (a *App) startAdminAPI(ctx context.Context, s store.Store) error {
 		Config:     a,
 		Status:     a.statusBody,
 		Health:     a.upstreamHealth,
+		Stats:      func(window, step time.Duration) any { return a.stats.Query(window, step) },
 		AdminToken: os.Getenv("SLUICE_ADMIN_TOKEN"),
 		Log:        a.log,
 	})

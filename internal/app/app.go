@@ -83,6 +83,7 @@ type App struct {
 	shutdownOnce sync.Once
 	adminMux     adminMux
 	metrics      *telemetry.Metrics
+	stats        *telemetry.Stats
 }
 
 // New loads the config and builds the first snapshot. Nothing listens yet.

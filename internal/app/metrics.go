@@ -3,18 +3,31 @@ package app
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/telemetry"
 	"github.com/sluicegw/sluice/internal/upstream"
 )
 
-// setupMetrics creates the node's metrics and hooks them up: the gateway
-// observes every request; collectors read target health and the request
-// log's counters when scraped.
+// setupMetrics creates the node's metrics and the console's recent stats
+// and hooks them up: the gateway observes every request; collectors read
+// target health and the request log's counters when scraped.
 func (a *App) setupMetrics() {
 	a.metrics = telemetry.NewMetrics()
-	a.gw.SetMetrics(a.metrics)
+	a.stats = telemetry.NewStats()
+	a.gw.SetMetrics(&observers{metrics: a.metrics, stats: a.stats})
 	a.metrics.Register(&targetCollector{a: a}, &requestLogCollector{a: a})
 	a.adminMux.metrics = a.metrics.Handler()
+}
+
+// observers passes each finished request to the metrics and the stats.
+type observers struct {
+	metrics *telemetry.Metrics
+	stats   *telemetry.Stats
+}
+
+func (o *observers) Observe(x *exchange.Exchange) {
+	o.metrics.Observe(x)
+	o.stats.Observe(x)
 }
 
 var (

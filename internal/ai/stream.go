@@ -2,6 +2,7 @@ package ai
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -90,12 +91,15 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 		}
 		return sw.Event(ev)
 	}
+	accounted := false
 	finish := func(code gwerr.Code, cause error, partial bool) error {
 		x.BytesOut = cw.n
 		if code != "" {
 			x.Code, x.Cause = code, cause
 		}
-		rt.account(x, srv, usage, partial)
+		if !accounted {
+			rt.account(x, srv, usage, partial)
+		}
 		return nil
 	}
 	if err := handle(op.first); err != nil {
@@ -144,10 +148,19 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 				if !sawFinish {
 					break // a stream must say why it ended
 				}
-				if err := sw.Done(); err != nil {
-					return finish(gwerr.ClientClosed, err, false)
+				// Accounted before the end, so the playground can show
+				// who served and what it cost in one last event.
+				accounted = true
+				rt.account(x, srv, usage, false)
+				if ow, ok := sw.(openaiStream); ok && rt.playground {
+					ow.Raw(playgroundChunk(x))
 				}
-				return finish("", nil, false)
+				err := sw.Done()
+				x.BytesOut = cw.n
+				if err != nil {
+					x.Code, x.Cause = gwerr.ClientClosed, err
+				}
+				return nil
 			}
 			if r.Context().Err() != nil {
 				return finish(gwerr.ClientClosed, it.err, true)
@@ -190,4 +203,12 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// playgroundChunk is the console playground's last event: the provider
+// that served, its model and the cost.
+func playgroundChunk(x *exchange.Exchange) []byte {
+	b, _ := json.Marshal(map[string]any{"sluice": map[string]any{
+		"provider": x.AI.Provider, "provider_model": x.AI.ProviderModel, "cost_usd": x.AI.CostUSD}})
+	return b
 }

@@ -221,9 +221,14 @@ func (g *Gateway) cost(provider, model string, u llm.Usage) float64 {
 
 // Route is the AI gateway as one route serves it: the models it offers.
 type Route struct {
-	g       *Gateway
-	allowed map[string]bool // nil: every model
+	g          *Gateway
+	allowed    map[string]bool // nil: every model
+	playground bool            // the console's playground: every model, cost in the stream
 }
+
+// Playground returns the view of g the console's playground uses: every
+// model, and a last stream event with the provider and the cost.
+func (g *Gateway) Playground() *Route { return &Route{g: g, playground: true} }
 
 // Route returns the view of g for a route offering models (all when
 // empty).

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"runtime"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/internal/admin"
+	"github.com/sluicegw/sluice/internal/ai"
 	"github.com/sluicegw/sluice/internal/console"
+	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gateway"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/store"
@@ -71,6 +74,7 @@ func (a *App) startAdminAPI(ctx context.Context, s store.Store) error {
 		Stats:      func(window, step time.Duration) any { return a.stats.Query(window, step) },
 		AdminToken: os.Getenv("SLUICE_ADMIN_TOKEN"),
 		Log:        a.log,
+		Playground: playground{a},
 	})
 	if err != nil {
 		return err
@@ -112,4 +116,23 @@ func (a *App) upstreamHealth(name string) (any, bool) {
 		out[i] = t.Status()
 	}
 	return map[string]any{"upstream": name, "balancer": u.Balancer(), "targets": out}, true
+}
+
+// playground serves the console's AI playground (POST
+// /api/v1/playground/chat, behind the admin API's session and CSRF
+// checks) through the current snapshot's AI gateway: every model, usage
+// recorded under the consumer "console".
+type playground struct{ a *App }
+
+func (p playground) ServeChat(w http.ResponseWriter, r *http.Request) {
+	x := &exchange.Exchange{}
+	x.Reset()
+	x.Start, x.ID = time.Now(), gateway.NewRequestID()
+	x.Method, x.Host, x.Path = r.Method, r.Host, "/v1/chat/completions"
+	x.Route, x.Consumer = "(playground)", "console"
+	rt := p.a.gw.Snapshot().AI.Playground()
+	if err := rt.Serve(w, r, x, nil); err != nil && !errors.Is(err, ai.ErrClientGone) {
+		exchange.SetGatewayHeaders(w.Header(), x)
+		rt.WriteError(w, x, gwerr.As(err))
+	}
 }

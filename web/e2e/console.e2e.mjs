@@ -256,11 +256,12 @@ try {
     assert.equal(await page.getByLabel('Model').inputValue(), 'chat');
     await page.getByLabel('Message').fill('Say hello.');
     await page.getByRole('button', { name: 'Send' }).click();
-    // Until the AI gateway is wired to POST /api/v1/playground/chat, the
-    // node answers 501 and the page must say so; the streamed chat is
-    // tested once it is (see docs/console.md).
-    await page.getByRole('alert').filter({ hasText: 'not available' }).waitFor();
-    console.log('# SKIP streamed playground chat against sluice: the AI gateway (issue #5) is not wired to POST /api/v1/playground/chat yet');
+    // The node's AI gateway streams the answer of the test's mock
+    // provider (an OpenAI-format server) through the playground endpoint.
+    await page.getByTestId('answer').filter({ hasText: 'Hello from the mock provider.' }).waitFor();
+    await page.getByTestId('tokens').filter({ hasText: '11 in, 4 out' }).waitFor();
+    await page.getByTestId('provider').filter({ hasText: 'local / tiny' }).waitFor();
+    await page.getByText('$0.000019').waitFor();
   });
 
   await check('the playground page renders an OpenAI SSE stream (answer, tokens, provider, cost)', async () => {

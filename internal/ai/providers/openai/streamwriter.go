@@ -116,6 +116,15 @@ func (s *StreamWriter) Error(status int, code, message string) error {
 	return s.write(b)
 }
 
+// Raw writes one data event holding the JSON object obj as it is.
+func (s *StreamWriter) Raw(obj []byte) error {
+	b := append(s.buf[:0], "data: "...)
+	b = append(b, obj...)
+	b = append(b, "\n\n"...)
+	s.buf = b
+	return s.write(b)
+}
+
 // Keepalive writes an SSE comment, which clients ignore, to keep a quiet
 // stream's connection from idling out.
 func (s *StreamWriter) Keepalive() error { return s.write([]byte(": keepalive\n\n")) }

@@ -29,7 +29,7 @@ type SSEReader struct {
 
 // NewSSEReader returns a reader of the stream r.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 8<<10)}
+	return &SSEReader{r: bufio.NewReaderSize(r, 4<<10)}
 }
 
 // ErrSSELineTooLong reports a line over MaxSSELine.

@@ -117,3 +117,72 @@ func TestGeminiThroughGateway(t *testing.T) {
 		t.Fatalf("tool result not sent as functionResponse: %s", body)
 	}
 }
+
+// TestOpenAIFlavorsThroughGateway checks what each OpenAI-style provider
+// type sends: Azure's deployment path, api-version and api-key header;
+// Mistral's dialect; a keyless Ollama; an OpenAI-compatible server.
+func TestOpenAIFlavorsThroughGateway(t *testing.T) {
+	az, mi, ol, co := testkit.StartMockLLM(t, "openai"), testkit.StartMockLLM(t, "openai"), testkit.StartMockLLM(t, "openai"), testkit.StartMockLLM(t, "openai")
+	e := startAI(t, fmt.Sprintf(`    - { name: az, type: azure, base_url: %q, api_version: "2024-06-01", api_keys: [az-key] }
+    - { name: mi, type: mistral, base_url: %q, api_keys: [mi-key] }
+    - { name: ol, type: ollama, base_url: %q }
+    - { name: co, type: openai-compatible, base_url: %q, api_keys: [co-key], headers: { X-Org: acme } }`,
+		az.URL, mi.URL+"/v1", ol.URL+"/v1", co.URL+"/v1"),
+		`    - { name: az-gpt, targets: [{ provider: az, model: my-deployment }] }
+    - { name: mistral, targets: [{ provider: mi, model: mistral-large-latest }] }
+    - { name: llama, targets: [{ provider: ol, model: "llama3.1:8b" }] }
+    - { name: qwen, targets: [{ provider: co, model: Qwen/Qwen2.5-7B }] }`, "")
+	for _, tc := range []struct {
+		model string
+		mock  *testkit.MockLLM
+		check func(r testkit.LLMRequest) string
+	}{
+		{"az-gpt", az, func(r testkit.LLMRequest) string {
+			if r.Path != "/openai/deployments/my-deployment/chat/completions" || r.RawQuery != "api-version=2024-06-01" ||
+				r.Header.Get("Api-Key") != "az-key" || r.Header.Get("Authorization") != "" || r.Body["model"] != nil {
+				return fmt.Sprintf("azure: %s?%s %v %v", r.Path, r.RawQuery, r.Header, r.Body)
+			}
+			return ""
+		}},
+		{"mistral", mi, func(r testkit.LLMRequest) string {
+			if r.Path != "/v1/chat/completions" || r.Body["random_seed"] != 7.0 || r.Body["seed"] != nil || r.Body["stream_options"] != nil ||
+				r.Body["tool_choice"] != "any" || r.Body["max_tokens"] != 20.0 {
+				return fmt.Sprintf("mistral: %s %v", r.Path, r.Body)
+			}
+			return ""
+		}},
+		{"llama", ol, func(r testkit.LLMRequest) string {
+			if r.Header.Get("Authorization") != "" || r.Body["model"] != "llama3.1:8b" {
+				return fmt.Sprintf("ollama: %v %v", r.Header, r.Body)
+			}
+			return ""
+		}},
+		{"qwen", co, func(r testkit.LLMRequest) string {
+			if r.Header.Get("Authorization") != "Bearer co-key" || r.Header.Get("X-Org") != "acme" || r.Body["model"] != "Qwen/Qwen2.5-7B" {
+				return fmt.Sprintf("compatible: %v %v", r.Header, r.Body)
+			}
+			return ""
+		}},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			tc.mock.Push(testkit.LLMReply{Text: "fine"})
+			stream := e.openai.Chat.Completions.NewStreaming(ctx(t), openai.ChatCompletionNewParams{Model: tc.model,
+				Messages:   []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+				Seed:       openai.Int(7),
+				MaxTokens:  openai.Int(20),
+				Tools:      []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(weatherTool)},
+				ToolChoice: openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")},
+			})
+			acc := openai.ChatCompletionAccumulator{}
+			for stream.Next() {
+				acc.AddChunk(stream.Current())
+			}
+			if err := stream.Err(); err != nil || acc.Choices[0].Message.Content != "fine" {
+				t.Fatalf("answer %+v, %v", acc.Choices, err)
+			}
+			if msg := tc.check(tc.mock.Last()); msg != "" {
+				t.Fatal(msg)
+			}
+		})
+	}
+}

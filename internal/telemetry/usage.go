@@ -19,7 +19,7 @@ type UsageSink interface {
 // request path. Unlike the request log it never samples: every AI request
 // is accounted for. RecordUsage never blocks; when the store cannot keep
 // up (or is down) for longer than the queue lasts, entries are dropped and
-// counted, and a failed batch is retried a few times before it is.
+// counted, and a failed batch is retried for 30 s before it is.
 type UsageWriter struct {
 	sink    UsageSink
 	log     *slog.Logger
@@ -71,6 +71,10 @@ func (w *UsageWriter) Close(ctx context.Context) error {
 	}
 }
 
+// maxUsageRetries is how many ticks (250 ms apart) a failed batch is
+// retried: 30 s, enough for a store that is still opening or briefly away.
+const maxUsageRetries = 120
+
 func (w *UsageWriter) loop() {
 	defer close(w.done)
 	const batchSize = 256
@@ -87,7 +91,7 @@ func (w *UsageWriter) loop() {
 		cancel()
 		if err != nil {
 			failures++
-			if failures < 5 && len(w.stop) == 0 {
+			if failures < maxUsageRetries {
 				if failures == 1 {
 					w.log.Error("ai usage: writing a batch failed; retrying", "entries", len(batch), "error", err)
 				}
@@ -125,7 +129,7 @@ func (w *UsageWriter) loop() {
 				}
 				break
 			}
-			failures = 5 // one last try
+			failures = maxUsageRetries - 1 // one last try
 			write()
 			return
 		}

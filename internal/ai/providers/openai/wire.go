@@ -13,7 +13,7 @@ import (
 
 // chatRequest is a Chat Completions request body.
 type chatRequest struct {
-	Model               string          `json:"model"`
+	Model               string          `json:"model,omitempty"`
 	Messages            []message       `json:"messages"`
 	Tools               []tool          `json:"tools,omitempty"`
 	ToolChoice          *toolChoice     `json:"tool_choice,omitempty"`

@@ -122,3 +122,30 @@ func TestStaleKeepAliveConnection(t *testing.T) {
 		t.Fatalf("status %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestAttemptRecordsTargetHealth: a failed attempt records the target's
+// health state at that moment (healthy, then probation after a cooldown),
+// in the access log and so in the request log's cause chain.
+func TestAttemptRecordsTargetHealth(t *testing.T) {
+	refusing := "http://" + testkit.RefusingAddr(t)
+	h := startGateway(t, oneTarget(`retries: 0
+health_check:
+  passive: { unhealthy: 2, cooldown: 300ms }`, refusing))
+	health := func() string {
+		resp, _ := h.get("/x")
+		line := h.logFor(resp.Header.Get("X-Request-Id"))
+		as, _ := line["attempts"].([]any)
+		if len(as) != 1 {
+			t.Fatalf("attempts = %v", line["attempts"])
+		}
+		return fmt.Sprint(as[0].(map[string]any)["health"])
+	}
+	if got := health(); got != "healthy" {
+		t.Fatalf("first failure: health %q", got)
+	}
+	health() // the second failure ejects the target
+	time.Sleep(400 * time.Millisecond)
+	if got := health(); got != "probation" {
+		t.Fatalf("after the cooldown: health %q, want probation", got)
+	}
+}

@@ -22,6 +22,9 @@ type Attempt struct {
 	Error    string        // the private cause, for logs only
 	Duration time.Duration // from pick to response head (or failure)
 	Reused   bool          // sent on a kept-alive connection
+	// Health is the target's health state when the attempt failed
+	// (healthy, probation, ejected, unhealthy); "" for successes.
+	Health string
 }
 
 // Exchange is the record of one request. It is owned by the goroutine that

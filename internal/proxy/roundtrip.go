@@ -25,6 +25,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	att := exchange.Attempt{Target: t.Name}
 	fail := func(e *attemptError) (result, *attemptError) {
 		att.Code, att.Error, att.Duration = e.code, e.err.Error(), time.Since(start)
+		att.Health = t.State() // before this failure is reported to it
 		x.AddAttempt(att)
 		if e.client == nil {
 			t.Report(upstream.Result{Failed: true, Latency: att.Duration})

@@ -46,6 +46,8 @@ type Attempt struct {
 	DurationMS float64 `json:"duration_ms"`
 	// Reused says the attempt went over a kept-alive connection.
 	Reused bool `json:"reused"`
+	// Health is the target's health state when the attempt failed.
+	Health string `json:"health,omitempty"`
 }
 
 // LogFilter selects request log entries. Zero fields do not filter.

@@ -154,6 +154,7 @@ func appendAttempts(b []byte, as []exchange.Attempt) []byte {
 		if a.Reused {
 			b = append(b, `,"reused":true`...)
 		}
+		b = appendField(b, "health", a.Health)
 		b = append(b, '}')
 	}
 	return append(b, ']')

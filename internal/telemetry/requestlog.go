@@ -105,7 +105,7 @@ func (w *RequestLogWriter) Record(x *exchange.Exchange) {
 		e.Attempts = make([]store.Attempt, len(x.Attempts))
 		for i, a := range x.Attempts {
 			e.Attempts[i] = store.Attempt{Target: a.Target, Status: a.Status, Code: string(a.Code), Error: a.Error,
-				DurationMS: float64(a.Duration.Microseconds()) / 1000, Reused: a.Reused}
+				DurationMS: float64(a.Duration.Microseconds()) / 1000, Reused: a.Reused, Health: a.Health}
 		}
 	}
 	select {

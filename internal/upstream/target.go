@@ -261,6 +261,21 @@ type TargetStatus struct {
 	Latency time.Duration `json:"latency_ns"`
 }
 
+// State returns the target's health state (StateHealthy, StateProbation,
+// StateEjected or StateUnhealthy) without the rest of Status: cheap enough
+// for the request path, where a failed attempt records it.
+func (t *Target) State() string {
+	switch {
+	case !t.activeUp.Load():
+		return StateUnhealthy
+	case t.passive.Load() == 0:
+		return StateHealthy
+	case t.now() < wordUntil(t.passive.Load()):
+		return StateEjected
+	}
+	return StateProbation
+}
+
 // Status returns the target's current state.
 func (t *Target) Status() TargetStatus {
 	now := t.now()

@@ -43,6 +43,7 @@ func (c *Config) setDefaults() {
 	c.Storage = Storage{Driver: "sqlite"}
 	c.Log = Log{Level: "info", Access: "stdout",
 		RequestLog: RequestLog{Enabled: true, MaxAge: Duration(7 * 24 * time.Hour), MaxRows: 1_000_000, SuccessPerSecond: 1000}}
+	c.Telemetry = defaultTelemetry()
 }
 
 func (u *Upstream) setDefaults() {

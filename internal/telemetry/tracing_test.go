@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/telemetry/otlptest"
+	"github.com/sluicegw/sluice/internal/upstream"
 )
 
 func TestParseTraceParent(t *testing.T) {
@@ -197,5 +199,52 @@ func TestSampleRatio(t *testing.T) {
 	}
 	if _, err := NewTracer(TracerOptions{URL: "ftp://x", ServiceName: "s"}); err == nil {
 		t.Error("NewTracer took an ftp endpoint")
+	}
+}
+
+// BenchmarkRequestTrace measures what tracing adds to one request with one
+// attempt, outside the network path: not sampled with no traceparent (a
+// new unsampled one is made), not sampled by the client's traceparent,
+// and sampled (server and attempt spans, exported to a receiver in this
+// process).
+func BenchmarkRequestTrace(b *testing.B) {
+	recv := otlptest.Start(b)
+	mk := func(ratio float64) *Tracer {
+		tr, err := NewTracer(TracerOptions{URL: recv.URL + "/v1/traces", SampleRatio: ratio, ServiceName: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { tr.Shutdown(context.Background()) })
+		return tr
+	}
+	up := &upstream.Target{Name: "http://127.0.0.1:9", TLS: false}
+	up.URL, _ = url.Parse(up.Name)
+	for _, tc := range []struct {
+		name   string
+		tracer *Tracer
+		tp     string
+	}{
+		{"unsampled-root", mk(0), ""},
+		{"unsampled-parent", mk(1), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"},
+		{"sampled", mk(1), ""},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := httptest.NewRequest("GET", "/x", nil)
+			if tc.tp != "" {
+				r.Header.Set("Traceparent", tc.tp)
+			}
+			x := &exchange.Exchange{}
+			var rt RequestTrace
+			b.ReportAllocs()
+			for b.Loop() {
+				x.Reset()
+				x.Method, x.Route, x.Upstream, x.Status = "GET", "r", "u", 200
+				rt.Begin(tc.tracer, r, time.Now())
+				rt.StartAttempt(x, 0, up, "/x")
+				x.AddAttempt(exchange.Attempt{Target: up.Name, Status: 200})
+				rt.EndAttempt(&x.Attempts[0])
+				rt.End(x, netip.Addr{})
+			}
+		})
 	}
 }

@@ -61,11 +61,17 @@ func (rt *RequestTrace) Sampled() bool { return rt.span != nil }
 // Begin decides whether the request is sampled (see the package notes on
 // tracing) and, when it is, starts its server span at start. It returns
 // the request to serve: r itself, or when sampled a shallow copy whose
-// context carries the server span (for StartProviderCall). It allocates
-// nothing when the request is not sampled.
+// context carries the server span (for StartProviderCall). When the
+// request has no valid traceparent, Begin removes its tracestate header.
+// It allocates nothing when the request is not sampled.
 func (rt *RequestTrace) Begin(t *Tracer, r *http.Request, start time.Time) *http.Request {
 	rt.t = t
 	tid, sid, sampled, ok := parseTraceParent(r.Header["Traceparent"])
+	if !ok {
+		// A new trace starts here: a tracestate that came without a valid
+		// traceparent describes no trace of ours (Trace Context §3.3).
+		delete(r.Header, "Tracestate")
+	}
 	switch {
 	case ok && !sampled:
 		return r // the client's traceparent passes through

@@ -125,6 +125,7 @@ func New(opts Options) (*App, error) {
 	a.setupMetrics()
 	a.reg.Commit(snap.Upstreams)
 	if err := a.openStore(); err != nil {
+		tracer.Shutdown(context.Background())
 		return nil, err
 	}
 	return a, nil

@@ -5,13 +5,14 @@
 # nginx instance answering a fixed body from `return 200`) and the same route
 # (/bench/1k, /bench/16k), requests per second and p50/p99 latency of:
 #   direct (wrk -> upstream), sluice, sluice with its access log on,
+#   sluice with OpenTelemetry tracing at 1% (exporting to an OTLP sink),
 #   nginx, HAProxy and Caddy as reverse proxies.
 # It writes BENCHMARKS.md at the repo root and keeps every raw wrk output under
 # bench/results/<UTC timestamp>/. See bench/README.md.
 #
 # Knobs (environment): BENCH_CONNS (64), BENCH_THREADS (2), BENCH_DURATION
 # seconds per measured run (10), BENCH_WARMUP seconds (2), BENCH_RUNS per
-# target (3), BENCH_PORT_BASE (18400; uses the next 9 ports), BENCH_NO_INSTALL=1
+# target (3), BENCH_PORT_BASE (18400; uses the next 15 ports), BENCH_NO_INSTALL=1
 # to skip apt-get, BENCH_KEEP_TMP=1 to keep the temp dir, SLUICE_BIN to use a
 # prebuilt binary instead of `make build`, BENCH_OUT to write the report
 # somewhere other than BENCHMARKS.md.
@@ -47,17 +48,22 @@ P_SLUICE_EDGE=$((PORT_BASE + 9))
 P_SLUICE_EDGE_ADMIN=$((PORT_BASE + 10))
 P_SLUICE_RLOG=$((PORT_BASE + 11))
 P_SLUICE_RLOG_ADMIN=$((PORT_BASE + 12))
+P_SLUICE_TRACE=$((PORT_BASE + 13))
+P_SLUICE_TRACE_ADMIN=$((PORT_BASE + 14))
+P_OTLP=$((PORT_BASE + 15))
 EDGE_KEY=bench-key-0123456789
 
 # Targets in report order; display names and ports.
-TARGETS=(direct sluice sluice_rlog sluice_log sluice_edge nginx haproxy caddy)
+TARGETS=(direct sluice sluice_rlog sluice_log sluice_edge sluice_trace nginx haproxy caddy)
 declare -A NAME=(
 	[direct]="direct (no proxy)" [sluice]="sluice" [sluice_log]="sluice (access log + request log on)"
 	[sluice_rlog]="sluice (request log on)"
 	[sluice_edge]="sluice (key-auth + rate-limit)"
+	[sluice_trace]="sluice (tracing 1%)"
 	[nginx]="nginx" [haproxy]="HAProxy" [caddy]="Caddy")
 declare -A PORT=(
 	[direct]=$P_UPSTREAM [sluice]=$P_SLUICE [sluice_log]=$P_SLUICE_LOG [sluice_edge]=$P_SLUICE_EDGE [sluice_rlog]=$P_SLUICE_RLOG
+	[sluice_trace]=$P_SLUICE_TRACE
 	[nginx]=$P_NGINX [haproxy]=$P_HAPROXY [caddy]=$P_CADDY)
 # Extra request headers per target (wrk -H and the answer check).
 declare -A HDR=([sluice_edge]="x-api-key: $EDGE_KEY")
@@ -197,6 +203,15 @@ http {
     keepalive_requests 10000000;
     keepalive_timeout 300s;
     default_type text/plain;
+    # The OTLP/HTTP sink of "sluice (tracing 1%)": it takes every export
+    # (an empty 200 is a valid empty ExportTraceServiceResponse) and logs
+    # each one, so the report can say how many batches were exported.
+    server {
+        listen 127.0.0.1:$P_OTLP;
+        client_max_body_size 64m;
+        access_log $TMP/upstream/otlp.log;
+        location = /v1/traces { return 200; }
+    }
     server {
         listen 127.0.0.1:$P_UPSTREAM backlog=4096;
         location = /bench/1k { return 200 "$s1k"; }
@@ -275,9 +290,9 @@ EOF
 }
 EOF
 
-	local name port admin access reqlog dir plugins
-	for name in sluice sluice_rlog sluice_log sluice_edge; do
-		plugins=""
+	local name port admin access reqlog dir plugins telemetry
+	for name in sluice sluice_rlog sluice_log sluice_edge sluice_trace; do
+		plugins="" telemetry=""
 		case $name in
 		sluice) port=$P_SLUICE admin=$P_SLUICE_ADMIN access=off reqlog=false dir=sluice ;;
 		sluice_rlog) port=$P_SLUICE_RLOG admin=$P_SLUICE_RLOG_ADMIN access=off reqlog=true dir=sluice-rlog ;;
@@ -293,6 +308,11 @@ consumers:
   - name: bench
     credentials: [{ type: key-auth, key: \"$EDGE_KEY\" }]"
 			;;
+		sluice_trace)
+			port=$P_SLUICE_TRACE admin=$P_SLUICE_TRACE_ADMIN access=off reqlog=false dir=sluice-trace
+			telemetry="telemetry:
+  tracing: { enabled: true, endpoint: \"http://127.0.0.1:$P_OTLP\", sample_ratio: 0.01 }"
+			;;
 		esac
 		cat >"$TMP/$dir.yaml" <<EOF
 server:
@@ -302,6 +322,7 @@ log:
   level: warn
   access: "$access"
   request_log: { enabled: $reqlog }
+$telemetry
 upstreams:
   - name: bench
     targets:
@@ -334,7 +355,7 @@ else
 fi
 [[ -x $SLUICE ]] || die "no sluice binary at $SLUICE" 1
 
-for p in $(seq $((PORT_BASE + 1)) $((PORT_BASE + 12))); do
+for p in $(seq $((PORT_BASE + 1)) $((PORT_BASE + 15))); do
 	port_open "$p" && die "port $p is already in use; set BENCH_PORT_BASE"
 done
 
@@ -351,9 +372,10 @@ wait_ready direct || { cat "$TMP/upstream.log" "$TMP/upstream/error.log" >&2 2>/
 
 start sluice "$SLUICE" serve --config "$TMP/sluice.yaml" --data "$TMP/sluice-data"
 start sluice_log "$SLUICE" serve --config "$TMP/sluice-log.yaml" --data "$TMP/sluice-log-data"
-mkdir -p "$TMP/sluice-edge-data" "$TMP/sluice-rlog-data"
+mkdir -p "$TMP/sluice-edge-data" "$TMP/sluice-rlog-data" "$TMP/sluice-trace-data"
 start sluice_rlog "$SLUICE" serve --config "$TMP/sluice-rlog.yaml" --data "$TMP/sluice-rlog-data"
 start sluice_edge "$SLUICE" serve --config "$TMP/sluice-edge.yaml" --data "$TMP/sluice-edge-data"
+start sluice_trace "$SLUICE" serve --config "$TMP/sluice-trace.yaml" --data "$TMP/sluice-trace-data"
 start nginx nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
 [[ -n ${SKIP[haproxy]:-} ]] || start haproxy haproxy -db -f "$TMP/haproxy.cfg"
 [[ -n ${SKIP[caddy]:-} ]] || start caddy env XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" HOME="$TMP/caddy" \
@@ -386,7 +408,9 @@ LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 GO_VERSION=$(go version 2>/dev/null | awk '{ print $3 }' || true)
 V_SLUICE=$("$SLUICE" version 2>&1 | head -1 || true)
 V_NGINX=$(nginx -v 2>&1 | sed 's/^nginx version: nginx\///')
-V_HAPROXY=$(command -v haproxy >/dev/null && haproxy -v 2>&1 | head -1 | awk '{ print $3 }' || echo n/a)
+# (Read the whole output: a version command killed by SIGPIPE would fail
+# the pipeline and print "n/a" after the version.)
+V_HAPROXY=$(command -v haproxy >/dev/null && haproxy -v 2>&1 | awk 'NR == 1 { print $3 }' || echo n/a)
 V_CADDY=$(command -v caddy >/dev/null && caddy version 2>&1 | head -1 || echo n/a)
 V_WRK=$(wrk -v 2>&1 | head -1 | awk '{ print $2 }' || true)
 GIT_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
@@ -412,7 +436,7 @@ LOADAVG_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Still alive? A proxy that died mid-run would show as socket errors too,
 # but say it plainly.
-for t in sluice sluice_rlog sluice_log sluice_edge nginx haproxy caddy; do
+for t in sluice sluice_rlog sluice_log sluice_edge sluice_trace nginx haproxy caddy; do
 	[[ -n ${SKIP[$t]:-} ]] && continue
 	if ! kill -0 "${PID[$t]}" 2>/dev/null; then
 		log "${NAME[$t]} exited during the run"
@@ -421,13 +445,22 @@ for t in sluice sluice_rlog sluice_log sluice_edge nginx haproxy caddy; do
 done
 ACCESS_LINES=$(wc -l <"$TMP/sluice-access.log" 2>/dev/null || echo 0)
 ACCESS_BYTES=$(wc -c <"$TMP/sluice-access.log" 2>/dev/null || echo 0)
+# Stop the traced sluice first (SIGTERM flushes its last spans), then count
+# the export requests the sink took and what it answered.
+if [[ -z ${SKIP[sluice_trace]:-} ]]; then
+	kill -TERM "${PID[sluice_trace]}" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do kill -0 "${PID[sluice_trace]}" 2>/dev/null || break; sleep 0.1; done
+fi
+OTLP_EXPORTS=$(grep -c 'POST /v1/traces' "$TMP/upstream/otlp.log" 2>/dev/null || true)
+OTLP_OK=$(grep -c 'POST /v1/traces HTTP/1.1" 200' "$TMP/upstream/otlp.log" 2>/dev/null || true)
+OTLP_EXPORTS=${OTLP_EXPORTS:-0} OTLP_OK=${OTLP_OK:-0}
 for f in "$TMP"/*.yaml "$TMP"/haproxy.cfg; do cp "$f" "$RESULTS/"; done
 cp "$TMP/upstream/nginx.conf" "$RESULTS/upstream-nginx.conf"
 cp "$TMP/nginx/nginx.conf" "$RESULTS/nginx.conf"
 cp "$TMP/caddy/Caddyfile" "$RESULTS/Caddyfile"
 cp "$TMP/upstream/error.log" "$RESULTS/upstream-nginx.error.log" 2>/dev/null || true
 cp "$TMP/nginx/error.log" "$RESULTS/nginx.error.log" 2>/dev/null || true
-for t in upstream sluice sluice_rlog sluice_log sluice_edge nginx haproxy caddy; do [[ -f $TMP/$t.log ]] && cp "$TMP/$t.log" "$RESULTS/$t.log"; done
+for t in upstream sluice sluice_rlog sluice_log sluice_edge sluice_trace nginx haproxy caddy; do [[ -f $TMP/$t.log ]] && cp "$TMP/$t.log" "$RESULTS/$t.log"; done
 head -3 "$TMP/sluice-access.log" >"$RESULTS/sluice-access.sample.log" 2>/dev/null || true
 
 # ---------------------------------------------------------------- summary --
@@ -490,12 +523,13 @@ table() {
 
 headline() { # headline SCENARIO
 	local s=$1
-	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access + request log / nginx = %s, sluice with the request log / plain sluice = %s, sluice with key-auth + rate-limit / plain sluice = %s' \
+	printf '**sluice / nginx = %s** (RPS), sluice / direct = %s, sluice with access + request log / nginx = %s, sluice with the request log / plain sluice = %s, sluice with key-auth + rate-limit / plain sluice = %s, sluice with tracing at 1%% / plain sluice = %s' \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,nginx]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice]:-0}" "${S_RPS[$s,direct]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice_log]:-0}" "${S_RPS[$s,nginx]:-0}")" \
 		"$(ratio "${S_RPS[$s,sluice_rlog]:-0}" "${S_RPS[$s,sluice]:-0}")" \
-		"$(ratio "${S_RPS[$s,sluice_edge]:-0}" "${S_RPS[$s,sluice]:-0}")"
+		"$(ratio "${S_RPS[$s,sluice_edge]:-0}" "${S_RPS[$s,sluice]:-0}")" \
+		"$(ratio "${S_RPS[$s,sluice_trace]:-0}" "${S_RPS[$s,sluice]:-0}")"
 }
 
 {
@@ -540,6 +574,11 @@ headline() { # headline SCENARIO
 	echo "  (SQLite; every failure, and up to 1000 successful requests a second, recorded)."
 	echo "  \"sluice (key-auth + rate-limit)\" adds key-auth (wrk sends the key in \`x-api-key\`) and a"
 	echo "  memory rate-limit by consumer with a limit far above the load, so every request pays for both."
+	echo "  \"sluice (tracing 1%)\" is plain sluice with OpenTelemetry tracing on at \`sample_ratio: 0.01\`,"
+	echo "  exporting OTLP/HTTP (protobuf, batched) to a sink on the upstream nginx that answers every"
+	echo "  export with an empty 200 ($OTLP_EXPORTS export requests in this run, $OTLP_OK answered 200): one"
+	echo "  request in a hundred gets a server and an attempt span, every other one carries an unsampled"
+	echo "  \`traceparent\` to the upstream."
 	echo "- nginx: \`worker_processes auto\`, \`upstream\` block with \`keepalive 128\`, \`proxy_http_version 1.1\`,"
 	echo "  \`Connection \"\"\`, access log off. HAProxy: \`mode http\`, \`nbthread $(nproc)\`, keep-alive and"
 	echo "  \`http-reuse always\` to the upstream, no logging. Caddy: \`reverse_proxy\` with an idle pool of"
@@ -589,6 +628,30 @@ if [[ ${BENCH_GO:-1} == 1 ]] && command -v go >/dev/null; then
 				split($1, b, "="); sub(/-[0-9]+$/, "", b[2])
 				for (i = 1; i <= NF; i++) if ($i == "rows/s") printf "| %s | %s | %.0f |\n", db, b[2], $(i-1)
 			}' "$RESULTS/store-bench.txt"
+	} >>"$OUT"
+fi
+
+# What tracing adds per request, from the Go benchmark (one keep-alive
+# client, so ns/op is latency; allocs/op counts the whole process).
+if [[ ${BENCH_GO:-1} == 1 ]] && command -v go >/dev/null; then
+	log "tracing cost per request (go test -bench ProxyTracing)"
+	(cd "$ROOT" && go test -run '^$' -bench 'ProxyTracing' -benchmem -benchtime 20000x -count 3 \
+		./internal/app >"$RESULTS/tracing-bench.txt" 2>&1) || true
+	{
+		echo
+		echo "## Tracing: cost per request"
+		echo
+		echo "\`go test -bench ProxyTracing ./internal/app\` on the same machine: one keep-alive client sends"
+		echo "requests in turn through a gateway to a 1 KiB upstream; spans go to an OTLP/HTTP receiver in the"
+		echo "same process. Median of 3 runs of 20000 requests; allocs/op counts the whole process."
+		echo
+		echo "| tracing | ns/op | allocs/op |"
+		echo "|---|---:|---:|"
+		for variant in off ratio-0.01 ratio-1; do
+			grep "^BenchmarkProxyTracing/$variant-" "$RESULTS/tracing-bench.txt" |
+				awk '{ for (i = 1; i <= NF; i++) { if ($i == "ns/op") ns = $(i-1); if ($i == "allocs/op") al = $(i-1) } print ns, al }' |
+				sort -n | awk -v v="$variant" '{ ns[NR] = $1; al[NR] = $2 } END { if (NR) printf "| %s | %.0f | %s |\n", v, ns[int((NR + 1) / 2)], al[int((NR + 1) / 2)] }' || true
+		done
 	} >>"$OUT"
 fi
 

@@ -188,6 +188,7 @@ func TestConfigExport(t *testing.T) {
 	e := newEnv(t, envOptions{file: fileYAML + `
 storage: {driver: postgres, dsn: "postgres://sluice:pg-password-secret@db:5432/sluice"}
 redis: {url: "redis://:redis-password-secret@cache:6379/0"}
+telemetry: {tracing: {headers: {Authorization: "Bearer otlp-token-secret"}}}
 `})
 	e.must(http.StatusOK, importReq(importDoc, ""))
 	gen := e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/consumers/imp-c/credentials",
@@ -201,7 +202,7 @@ redis: {url: "redis://:redis-password-secret@cache:6379/0"}
 	}
 	for _, s := range []string{"file-key-plaintext-0001", "file-password-plaintext", "sk-file-provider-plaintext-key",
 		"imp-key-0123456789abcdef", "imp-password-0123456789", "sk-imported-provider-key-0123456789",
-		str(gen["secret"]), "pg-password-secret", "redis-password-secret"} {
+		str(gen["secret"]), "pg-password-secret", "redis-password-secret", "otlp-token-secret"} {
 		if strings.Contains(out, s) {
 			t.Errorf("the export holds the secret %q", s)
 		}

@@ -153,6 +153,9 @@ func maskConfig(c *config.Config) {
 			}
 		}
 	}
+	for k := range c.Telemetry.Tracing.Headers {
+		c.Telemetry.Tracing.Headers[k] = masked
+	}
 	c.Storage.DSN = redactAddress(c.Storage.DSN)
 	c.Redis.URL = redactAddress(c.Redis.URL)
 }

@@ -198,7 +198,7 @@ func (d *document) checkProblems(res *checkResult, pairs []pathPair) []problem {
 }
 
 // nodeSections configure the node; an import ignores them.
-var nodeSections = []string{"server", "storage", "redis", "log"}
+var nodeSections = []string{"server", "storage", "redis", "log", "telemetry"}
 
 // decodeDocument parses an import document into its import steps.
 func (a *API) decodeDocument(data []byte) (*document, []problem) {

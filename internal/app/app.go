@@ -124,9 +124,15 @@ func New(opts Options) (*App, error) {
 	a.cfg.Store(cfg)
 	a.fileCfg.Store(cfg)
 	a.gw = gateway.New(snap, access, a.log)
+	tracer, err := a.newTracer(&cfg.Telemetry.Tracing)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a.gw.SetTracer(tracer)
 	a.setupMetrics()
 	a.reg.Commit(snap.Upstreams)
 	if err := a.openStore(); err != nil {
+		tracer.Shutdown(context.Background())
 		return nil, err
 	}
 	return a, nil
@@ -292,8 +298,16 @@ func (a *App) apply(file *config.Config, st *storedConfig) error {
 		a.log.Error("config reload rejected; still serving the previous config", "error", err.Error())
 		return err
 	}
+	swapTracer, err := a.prepareTracing(old, cfg)
+	if err != nil {
+		a.log.Error("config reload rejected; still serving the previous config", "error", err.Error())
+		return err
+	}
 	a.version.Store(snap.Version)
 	a.gw.Swap(snap)
+	if swapTracer != nil {
+		swapTracer()
+	}
 	a.cfg.Store(cfg)
 	a.fileCfg.Store(file)
 	a.reg.Commit(snap.Upstreams)
@@ -325,6 +339,7 @@ func (a *App) shutdown(ctx context.Context) error {
 	if n := proxy.CloseUpgraded(); n > 0 {
 		a.log.Info("closed upgraded connections at shutdown", "connections", n)
 	}
+	a.shutdownTracing(ctx)
 	a.closeStore(ctx)
 	a.reg.Close()
 	if a.accessOut != nil {

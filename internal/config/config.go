@@ -47,6 +47,8 @@ type Config struct {
 
 	AI AI `yaml:"ai" json:"ai"`
 
+	Telemetry Telemetry `yaml:"telemetry" json:"telemetry"`
+
 	// file is the name given to Parse; it prefixes every Problem.
 	file string
 	// lines maps a field path (see Line) to the line it was written on.

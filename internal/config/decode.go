@@ -674,6 +674,8 @@ var kindNames = map[reflect.Type]string{
 	reflect.TypeFor[Model]():        "model",
 	reflect.TypeFor[ModelTarget]():  "model target",
 	reflect.TypeFor[Price]():        "price",
+	reflect.TypeFor[Telemetry]():    "telemetry",
+	reflect.TypeFor[Tracing]():      "telemetry.tracing",
 }
 
 // Suggest returns the candidate closest to word when it is close enough to

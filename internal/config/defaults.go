@@ -45,6 +45,7 @@ func (c *Config) setDefaults() {
 		Keepalive: Duration(15 * time.Second), MaxBodySize: 20 * MiB}
 	c.Log = Log{Level: "info", Access: "stdout",
 		RequestLog: RequestLog{Enabled: true, MaxAge: Duration(7 * 24 * time.Hour), MaxRows: 1_000_000, SuccessPerSecond: 1000}}
+	c.Telemetry = defaultTelemetry()
 }
 
 func (u *Upstream) setDefaults() {

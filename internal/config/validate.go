@@ -26,6 +26,7 @@ func (c *Config) Validate() Problems {
 	v.plugins("plugins", c.Plugins, "")
 	v.consumers()
 	v.ai()
+	v.telemetry()
 	v.ps.sort()
 	return v.ps
 }

@@ -32,6 +32,7 @@ type Gateway struct {
 	reqlog  RequestLog
 	metrics Observer
 	log     *slog.Logger
+	tracer  atomic.Pointer[telemetry.Tracer] // nil: tracing off
 }
 
 // RequestLog receives every finished request (the store-backed request
@@ -50,6 +51,14 @@ type Observer interface {
 
 // SetMetrics sets the metrics observer; call before serving.
 func (g *Gateway) SetMetrics(o Observer) { g.metrics = o }
+
+// SetTracer makes t the tracer of new requests (nil turns tracing off)
+// and returns the previous one, which requests already running may still
+// use until they end.
+func (g *Gateway) SetTracer(t *telemetry.Tracer) *telemetry.Tracer { return g.tracer.Swap(t) }
+
+// Tracer returns the current tracer, nil when tracing is off.
+func (g *Gateway) Tracer() *telemetry.Tracer { return g.tracer.Load() }
 
 // New returns a Gateway serving s.
 func New(s *snapshot.Snapshot, access *telemetry.AccessLog, log *slog.Logger) *Gateway {
@@ -72,9 +81,12 @@ type request struct {
 	chain *plugin.Chain // the matched route's plugins, nil when none
 	ai    *ai.Route     // the matched AI route, nil when none
 	peer  netip.Addr    // the TCP peer's address, parsed once
+	trace telemetry.RequestTrace
 }
 
 var requestPool = sync.Pool{New: func() any { return new(request) }}
+
+var _ proxy.AttemptTracer = (*telemetry.RequestTrace)(nil)
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +103,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.peer = peer
 	trusted := peer.IsValid() && s.Trusted(peer)
 	x.ClientIP = clientIP(peer, trusted, r.Header["X-Forwarded-For"], s)
+	if t := g.tracer.Load(); t != nil {
+		r = rq.trace.Begin(t, r, x.Start)
+	}
 
 	err := g.serve(w, r, rq, s, trusted)
 	var abort *proxy.AbortError
@@ -123,6 +138,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // finish logs the request and recycles its state.
 func (g *Gateway) finish(rq *request) {
+	if rq.trace.Active() {
+		rq.trace.End(&rq.x, rq.peer)
+	}
 	g.access.Log(&rq.x)
 	if g.metrics != nil {
 		g.metrics.Observe(&rq.x)
@@ -186,6 +204,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 	}
 	if rq.chain != nil {
 		out.Response = &rq.pc
+	}
+	if rq.trace.Active() {
+		out.Trace = &rq.trace
 	}
 	return proxy.Forward(w, r, x, rt.Backend, &out)
 }

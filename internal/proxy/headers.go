@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/sluicegw/sluice/internal/exchange"
+	"github.com/sluicegw/sluice/internal/upstream"
 )
 
 // Outbound describes how one request is to be forwarded: the parts decided
@@ -30,6 +33,26 @@ type Outbound struct {
 	// Response, when set, may change the response head just before it is
 	// sent to the client (response plugins).
 	Response ResponseHook
+	// Trace, when set, follows each attempt in a trace and decides the
+	// traceparent sent upstream. Nil (tracing off) leaves the client's
+	// traceparent, if any, to pass through like any other header.
+	Trace AttemptTracer
+
+	// traceParent, when not nil, replaces the client's traceparent on the
+	// current attempt.
+	traceParent []byte
+}
+
+// AttemptTracer follows a request's upstream attempts in a trace
+// (implemented by *telemetry.RequestTrace).
+type AttemptTracer interface {
+	// StartAttempt is called just before attempt n (0 for the first) to
+	// target t with the upstream path path. It returns the traceparent
+	// value to send on that attempt, or nil to leave the client's.
+	StartAttempt(x *exchange.Exchange, n int, t *upstream.Target, path string) []byte
+	// EndAttempt is called when the attempt is over, with its record (nil
+	// when none was made).
+	EndAttempt(a *exchange.Attempt)
 }
 
 // ResponseHook changes a response head before it goes to the client.
@@ -101,7 +124,7 @@ func writeRequestHead(w *bufio.Writer, r *http.Request, o *Outbound, host string
 	w.WriteString(host)
 	w.WriteString("\r\n")
 	for k, vv := range r.Header {
-		if skipRequestHeader(k) || (ct.n > 0 && ct.has(k)) {
+		if skipRequestHeader(k) || (ct.n > 0 && ct.has(k)) || (o.traceParent != nil && k == "Traceparent") {
 			continue
 		}
 		for _, v := range vv {
@@ -153,6 +176,11 @@ func writeRequestHead(w *bufio.Writer, r *http.Request, o *Outbound, host string
 	w.WriteString("\r\nX-Request-Id: ")
 	w.WriteString(o.RequestID)
 	w.WriteString("\r\n")
+	if o.traceParent != nil {
+		w.WriteString("Traceparent: ")
+		w.Write(o.traceParent)
+		w.WriteString("\r\n")
+	}
 	if ct.upgrade && r.Header.Get("Upgrade") != "" {
 		w.WriteString("Connection: Upgrade\r\nUpgrade: ")
 		w.WriteString(r.Header.Get("Upgrade"))

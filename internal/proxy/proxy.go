@@ -135,7 +135,13 @@ func Forward(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *Ba
 			tried = append(tried, t)
 		}
 		mayRetryStatus := idempotent && attempt < b.Retries && !st.body.overflow
+		if o.Trace != nil {
+			o.traceParent = o.Trace.StartAttempt(x, attempt, t, o.Path)
+		}
 		res, aerr := roundTrip(w, r, x, b, o, st, t, deadline, hasBody, mayRetryStatus)
+		if o.Trace != nil {
+			o.Trace.EndAttempt(lastAttempt(x))
+		}
 		switch {
 		case aerr == nil && res == resDone:
 			return nil
@@ -157,6 +163,14 @@ func Forward(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *Ba
 		}
 	}
 	return gwerr.New(last.code, last)
+}
+
+// lastAttempt returns x's latest attempt record, nil when there is none.
+func lastAttempt(x *exchange.Exchange) *exchange.Attempt {
+	if n := len(x.Attempts); n > 0 {
+		return &x.Attempts[n-1]
+	}
+	return nil
 }
 
 // retryable applies CONTRACT §4: failures to connect are retried for any

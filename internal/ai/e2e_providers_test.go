@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
 
+	"github.com/sluicegw/sluice/internal/telemetry/otlptest"
 	"github.com/sluicegw/sluice/internal/testkit"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
 // TestBedrockThroughGateway drives the bedrock adapter (SigV4-signed
@@ -184,5 +187,44 @@ func TestOpenAIFlavorsThroughGateway(t *testing.T) {
 				t.Fatal(msg)
 			}
 		})
+	}
+}
+
+// TestAITracing checks the GenAI span of a provider call: a child of the
+// gateway's server span, with the gen_ai attributes, and the traceparent
+// the provider received naming it.
+func TestAITracing(t *testing.T) {
+	recv := otlptest.Start(t)
+	e := startAI(t, "", "", fmt.Sprintf("telemetry:\n  tracing: { enabled: true, endpoint: %q, sample_ratio: 1 }", recv.URL))
+	e.an.Push(testkit.LLMReply{Text: "traced", Usage: testkit.LLMUsage{Input: 12, Output: 3}})
+	if _, err := e.openai.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "claude",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	spans := recv.WaitSpans(t, 2, 10*time.Second)
+	var server, call *otlptest.Span
+	for i := range spans {
+		switch {
+		case spans[i].Kind == tracepb.Span_SPAN_KIND_SERVER:
+			server = &spans[i]
+		case spans[i].Attrs["gen_ai.operation.name"] == "chat":
+			call = &spans[i]
+		}
+	}
+	if server == nil || call == nil {
+		t.Fatalf("spans = %+v", spans)
+	}
+	if call.ParentSpanID != server.SpanID || call.TraceID != server.TraceID || call.Name != "chat claude-sonnet-4-5" {
+		t.Fatalf("provider span %+v under %+v", call, server)
+	}
+	for k, v := range map[string]any{"gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-sonnet-4-5",
+		"gen_ai.usage.input_tokens": int64(12), "gen_ai.usage.output_tokens": int64(3), "sluice.provider": "an"} {
+		if call.Attrs[k] != v {
+			t.Errorf("%s = %v (%T), want %v", k, call.Attrs[k], call.Attrs[k], v)
+		}
+	}
+	tp := e.an.Last().Header.Get("Traceparent")
+	if want := "00-" + call.TraceID + "-" + call.SpanID + "-01"; tp != want {
+		t.Fatalf("provider got traceparent %q, want %q", tp, want)
 	}
 }

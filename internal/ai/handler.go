@@ -109,7 +109,7 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchan
 		return rt.stream(w, r, x, f, req, chain)
 	}
 	var resp *llm.Response
-	srv, err := rt.run(r.Context(), x, chain, func(ctx context.Context, p *provider, model, key string) error {
+	srv, err := rt.run(r.Context(), x, "chat", chain, func(ctx context.Context, p *provider, model, key string) error {
 		ctx, cancel := context.WithTimeout(ctx, rt.g.cfg.Timeout.D())
 		defer cancel()
 		var err error
@@ -121,6 +121,7 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchan
 	}
 	x.AI.FirstToken = time.Since(x.Start)
 	rt.account(x, srv, resp.Usage, false)
+	endSpan(srv, resp, resp.Usage, resp.FinishReason, "")
 	out := encodeAnswer(f, resp, x.ID, req.Model, time.Now().Unix())
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -188,7 +189,7 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.
 		defer afterAI(hooks, info, x)
 	}
 	var resp *llm.EmbeddingsResponse
-	srv, err := rt.run(r.Context(), x, rt.g.chain(req.Model), func(ctx context.Context, p *provider, model, key string) error {
+	srv, err := rt.run(r.Context(), x, "embeddings", rt.g.chain(req.Model), func(ctx context.Context, p *provider, model, key string) error {
 		e, ok := p.adapter.(llm.Embedder)
 		if !ok {
 			return &llm.ProviderError{Class: llm.ClassCaller, Status: 400, Message: fmt.Sprintf("The model %q does not serve embeddings.", req.Model)}
@@ -204,6 +205,7 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.
 	}
 	x.AI.FirstToken = time.Since(x.Start)
 	rt.account(x, srv, resp.Usage, false)
+	endSpan(srv, nil, resp.Usage, "", "")
 	out := openai.EncodeEmbeddings(resp, req.Model, req.EncodingFormat)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/telemetry"
 )
 
 // Retry pacing: exponential backoff with full jitter, from backoffBase
@@ -29,11 +31,13 @@ const (
 // errClientGone reports that the client went away during the attempts.
 var errClientGone = errors.New("ai: " + errClientGoneID)
 
-// served is the target that answered an attempt run.
+// served is the target that answered an attempt run, and the trace span
+// of that call, which the caller ends when the answer is over.
 type served struct {
 	provider *provider
 	model    string
 	keyIdx   int
+	span     telemetry.ProviderSpan
 }
 
 // attemptFunc makes one call to one provider model with one key; nil
@@ -46,7 +50,7 @@ type attemptFunc func(ctx context.Context, p *provider, model, key string) error
 // attempt in x. A caller fault (the provider's 4xx about the request) ends
 // the run at once as provider_error with the provider's status; when
 // everything failed the error is all_providers_failed listing the codes.
-func (rt *Route) run(ctx context.Context, x *exchange.Exchange, chain []*model, do attemptFunc) (served, error) {
+func (rt *Route) run(ctx context.Context, x *exchange.Exchange, op string, chain []*model, do attemptFunc) (served, error) {
 	g := rt.g
 	var codes []string
 	var lastRetryAfter time.Duration
@@ -68,21 +72,24 @@ models:
 				}
 				tried[idx] = true
 				start := time.Now()
-				err := do(ctx, t.provider, t.model, key)
+				span, callCtx := startSpan(ctx, op, t, len(x.Attempts)+1)
+				err := do(callCtx, t.provider, t.model, key)
 				a := exchange.Attempt{Target: t.provider.name + "/" + t.model, Duration: time.Since(start)}
 				if err == nil {
 					a.Status = 200
 					x.AddAttempt(a)
 					t.provider.keys.succeeded(idx)
-					return served{provider: t.provider, model: t.model, keyIdx: idx}, nil
+					return served{provider: t.provider, model: t.model, keyIdx: idx, span: span}, nil
 				}
 				if ctx.Err() != nil {
 					a.Code, a.Error = gwerr.ClientClosed, err.Error()
+					span.End(telemetry.ProviderResult{Code: string(a.Code)})
 					x.AddAttempt(a)
 					return served{}, errClientGone
 				}
 				pe := asProviderError(err)
 				a.Status, a.Code, a.Error = pe.Status, classCode(pe.Class), pe.Error()
+				span.End(telemetry.ProviderResult{Status: pe.Status, Code: string(a.Code)})
 				x.AddAttempt(a)
 				codes = append(codes, string(a.Code))
 				now := time.Now()
@@ -186,4 +193,52 @@ func callerError(pe *llm.ProviderError) *gwerr.Error {
 	e := gwerr.Newf(gwerr.ProviderError, pe, "%s", msg)
 	e.Status = status
 	return e
+}
+
+// genAISystem names each provider type as the OpenTelemetry GenAI
+// conventions do (gen_ai.provider.name).
+var genAISystem = map[string]string{
+	"openai": "openai", "azure": "azure.ai.openai", "anthropic": "anthropic", "gemini": "gcp.gemini",
+	"bedrock": "aws.bedrock", "mistral": "mistral_ai", "ollama": "ollama", "openai-compatible": "openai",
+}
+
+// startSpan starts the trace span of one provider call when the request
+// is traced; the returned context carries it, so the provider client puts
+// the call's traceparent on the request (see traceTransport).
+func startSpan(ctx context.Context, op string, t target, attempt int) (telemetry.ProviderSpan, context.Context) {
+	span := telemetry.StartProviderCall(ctx, telemetry.ProviderCall{Operation: op, System: genAISystem[t.provider.typ],
+		Provider: t.provider.name, RequestModel: t.model, Attempt: attempt})
+	if !span.Recording() {
+		return span, ctx
+	}
+	return span, context.WithValue(ctx, spanKey{}, span)
+}
+
+type spanKey struct{}
+
+// traceTransport puts the provider call's traceparent on its request, so
+// a provider that takes part in tracing continues the trace.
+type traceTransport struct{ base http.RoundTripper }
+
+func (t traceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if span, ok := r.Context().Value(spanKey{}).(telemetry.ProviderSpan); ok {
+		r = r.Clone(r.Context()) // a RoundTripper must not change its request
+		span.SetTraceParent(r.Header)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// endSpan ends the span of the call that answered, with its usage.
+func endSpan(s served, resp *llm.Response, u llm.Usage, finish llm.FinishReason, code gwerr.Code) {
+	if !s.span.Recording() {
+		return
+	}
+	r := telemetry.ProviderResult{InputTokens: u.Input, OutputTokens: u.Output, HasUsage: true, Status: 200, Code: string(code)}
+	if resp != nil {
+		r.ResponseModel, r.ResponseID = resp.Model, resp.ID
+	}
+	if finish != "" {
+		r.FinishReasons = []string{string(finish)}
+	}
+	s.span.End(r)
 }

@@ -29,7 +29,7 @@ type opened struct {
 func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, f format, req *llm.Request, chain []*model) error {
 	g := rt.g
 	var op opened
-	srv, err := rt.run(r.Context(), x, chain, func(ctx context.Context, p *provider, model, key string) error {
+	srv, err := rt.run(r.Context(), x, "chat", chain, func(ctx context.Context, p *provider, model, key string) error {
 		ctx, cancel := context.WithCancel(ctx)
 		idled := new(atomic.Bool)
 		// Until the first event, the call is bounded by ai.timeout; after
@@ -77,6 +77,7 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 	sw := newStreamWriter(f, cw, flush, x.ID, req.Model, time.Now().Unix(), req.StreamUsage)
 
 	var usage llm.Usage
+	var finishReason llm.FinishReason
 	sawFinish := false
 	handle := func(ev llm.Event) error {
 		switch ev.Type {
@@ -87,7 +88,7 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 		case llm.EventUsage:
 			usage = ev.Usage
 		case llm.EventFinish:
-			sawFinish = true
+			sawFinish, finishReason = true, ev.Finish
 		}
 		return sw.Event(ev)
 	}
@@ -100,6 +101,7 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 		if !accounted {
 			rt.account(x, srv, usage, partial)
 		}
+		endSpan(srv, nil, usage, finishReason, x.Code)
 		return nil
 	}
 	if err := handle(op.first); err != nil {
@@ -160,6 +162,7 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 				if err != nil {
 					x.Code, x.Cause = gwerr.ClientClosed, err
 				}
+				endSpan(srv, nil, usage, finishReason, x.Code)
 				return nil
 			}
 			if r.Context().Err() != nil {

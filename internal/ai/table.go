@@ -160,7 +160,7 @@ func NewClient() *http.Client {
 	t.MaxIdleConnsPerHost = 64
 	t.ResponseHeaderTimeout = 0
 	t.Proxy = nil // base_url from config is where requests go
-	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: traceTransport{t}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // order returns m's targets in a weighted random order: the first is

@@ -20,7 +20,7 @@ import (
 // every field the mock sends must survive a round trip through the SDK's
 // types (so no field is misspelled or of the wrong JSON type).
 
-func sdkClient(t *testing.T, m *MockGemini, key string) *genai.Client {
+func geminiSDKClient(t *testing.T, m *MockGemini, key string) *genai.Client {
 	t.Helper()
 	c, err := genai.NewClient(context.Background(), &genai.ClientConfig{
 		APIKey:      key,
@@ -49,7 +49,7 @@ var sdkAnswers = map[string]*GeminiAnswer{
 func TestMockGeminiRepliesDecodeWithSDK(t *testing.T) {
 	m := StartMockGemini(t)
 	m.Key = "test-key"
-	c := sdkClient(t, m, "test-key")
+	c := geminiSDKClient(t, m, "test-key")
 	ctx := context.Background()
 	for name, a := range sdkAnswers {
 		t.Run(name+"/whole", func(t *testing.T) {
@@ -238,7 +238,7 @@ func subsetDiff(path string, want, got any) string {
 
 func TestMockGeminiErrorsDecodeWithSDK(t *testing.T) {
 	m := StartMockGemini(t)
-	c := sdkClient(t, m, "k")
+	c := geminiSDKClient(t, m, "k")
 	ctx := context.Background()
 	m.Enqueue(GeminiReply{Header: map[string]string{"Retry-After": "3"},
 		Error: &GeminiError{Code: 429, Status: "RESOURCE_EXHAUSTED", Message: "Resource has been exhausted", RetryDelay: "17s"}})
@@ -275,7 +275,7 @@ func TestMockGeminiErrorsDecodeWithSDK(t *testing.T) {
 
 func TestMockGeminiEmbeddingsWithSDK(t *testing.T) {
 	m := StartMockGemini(t)
-	c := sdkClient(t, m, "k")
+	c := geminiSDKClient(t, m, "k")
 	dims := int32(5)
 	resp, err := c.Models.EmbedContent(context.Background(), "gemini-embedding-001",
 		[]*genai.Content{genai.NewContentFromText("a", "user"), genai.NewContentFromText("b", "user")},

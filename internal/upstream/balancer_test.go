@@ -121,7 +121,9 @@ func TestLatencyPrefersFasterTarget(t *testing.T) {
 		tg.Report(Result{Latency: lat[name(tg)]})
 		tg.Release()
 	}
-	if counts["b"] < 2000 || counts["a"] >= counts["c"] {
+	// P2C over decayed latencies: b (fastest) takes most of the traffic and
+	// a (slowest) the least; the exact shares vary with the random draws.
+	if counts["b"] < 1500 || counts["b"] <= counts["c"] || counts["a"] >= counts["c"] {
 		t.Errorf("picks = %v, want b (fastest) most, a (slowest) least", counts)
 	}
 }

@@ -40,13 +40,15 @@ func TestReloadOnFileChangeAndBadConfigKept(t *testing.T) {
 	h.rewrite(routeTo("/", b.URL))
 	waitFor(t, 5*time.Second, func() bool { _, body := h.get("/"); return string(body) == "B" })
 
-	v := h.app.version.Load()
+	// The file's config, not the version: the store opening in the
+	// background may swap a snapshot (same file config) at any time.
+	before := h.app.fileCfg.Load()
 	h.rewrite("upstreams: [ { name: broken, targets: [ { url: 'ftp://x' } ] } ]\nbogus_key: 1\n")
 	time.Sleep(700 * time.Millisecond)
 	if _, body := h.get("/"); string(body) != "B" {
 		t.Fatalf("after a bad config, body %q; the old snapshot must keep serving", body)
 	}
-	if h.app.version.Load() != v {
+	if h.app.fileCfg.Load() != before {
 		t.Fatalf("a bad config was swapped in")
 	}
 	if !strings.Contains(h.errlog.String(), "reload rejected") {

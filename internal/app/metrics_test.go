@@ -39,6 +39,8 @@ routes:
   - name: good
     match: { paths: ["/good"] }
     upstream: good
+    plugins:
+      rate-limit: { limit: 4, window: 1m, by: route }
   - name: bad
     match: { paths: ["/bad"] }
     upstream: bad
@@ -46,18 +48,23 @@ routes:
 	for i := 0; i < 3; i++ {
 		h.get("/good/x?secret=1")
 	}
+	h.get("/good/x") // the fourth: allowed
+	h.get("/good/x") // the fifth: over the limit
 	h.get("/bad/x")
 	h.get("/nowhere")
 	m := h.scrape()
 	for _, want := range []string{
-		`sluice_requests_total{code="",route="good",status="200"} 3`,
+		`sluice_requests_total{code="",route="good",status="200"} 4`,
+		`sluice_requests_total{code="rate_limited",route="good",status="429"} 1`,
+		`sluice_rate_limit_decisions_total{decision="allowed",route="good"} 4`,
+		`sluice_rate_limit_decisions_total{decision="limited",route="good"} 1`,
 		`sluice_requests_total{code="upstream_connect_failed",route="bad",status="502"} 1`,
 		`sluice_requests_total{code="no_route",route="",status="404"} 1`,
-		`sluice_upstream_attempts_total{result="ok",upstream="good"} 3`,
+		`sluice_upstream_attempts_total{result="ok",upstream="good"} 4`,
 		`sluice_upstream_attempts_total{result="upstream_connect_failed",upstream="bad"} 2`,
 		`sluice_upstream_retries_total{upstream="bad"} 1`,
-		`sluice_upstream_latency_seconds_count{upstream="good"} 3`,
-		`sluice_request_duration_seconds_count{route="good"} 3`,
+		`sluice_upstream_latency_seconds_count{upstream="good"} 4`,
+		`sluice_request_duration_seconds_count{route="good"} 5`,
 		`sluice_upstream_target_healthy{target="` + ok.URL + `",upstream="good"} 1`,
 		`sluice_request_log_entries_total{outcome="dropped"} 0`,
 		`go_goroutines `,

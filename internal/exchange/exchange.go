@@ -52,6 +52,9 @@ type Exchange struct {
 	// the attempt that answered.
 	UpstreamTime time.Duration
 
+	// RateLimit is the rate limiters' verdict on the request, for metrics.
+	RateLimit RateDecision
+
 	// AI is the AI gateway's part of the record; AI.Model is "" for
 	// requests the AI gateway did not serve.
 	AI AI
@@ -121,3 +124,16 @@ func SetGatewayHeaders(h http.Header, x *Exchange) {
 	h["X-Request-Id"] = vals[0:1:1]
 	h["Server-Timing"] = vals[1:2:2]
 }
+
+// RateDecision is what rate limiting decided about a request.
+type RateDecision uint8
+
+// The rate-limit decisions. A request refused by any limiter is
+// RateLimited; one every limiter let through is RateAllowed; RateError
+// means a limiter could not decide (its backend failed).
+const (
+	RateNone RateDecision = iota
+	RateAllowed
+	RateLimited
+	RateError
+)

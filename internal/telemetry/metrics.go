@@ -26,6 +26,7 @@ type Metrics struct {
 	attempts        *prometheus.CounterVec
 	retries         *prometheus.CounterVec
 	ai              *aiMetrics
+	rateLimit       *prometheus.CounterVec
 }
 
 // latencyBuckets span 1 ms to 30 s.
@@ -57,9 +58,14 @@ func NewMetrics() *Metrics {
 		Help: "Attempts beyond the first of a request, by upstream.",
 	}, []string{"upstream"})
 	m.ai = newAIMetrics()
+	m.rateLimit = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_rate_limit_decisions_total",
+		Help: "Rate-limit decisions, by route and decision (allowed, limited, error: the limiter's backend failed).",
+	}, []string{"route", "decision"})
 	m.reg.MustRegister(m.requests, m.duration, m.upstreamLatency, m.attempts, m.retries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(m.ai.collectors()...)
+	m.reg.MustRegister(m.rateLimit)
 	return m
 }
 
@@ -92,6 +98,9 @@ func (m *Metrics) Observe(x *exchange.Exchange) {
 	}
 	m.requests.WithLabelValues(x.Route, status, string(x.Code)).Inc()
 	m.duration.WithLabelValues(x.Route).Observe(time.Since(x.Start).Seconds())
+	if x.RateLimit != exchange.RateNone {
+		m.rateLimit.WithLabelValues(x.Route, rateDecisions[x.RateLimit]).Inc()
+	}
 	if x.AI.Model != "" {
 		m.ai.observe(x)
 		return
@@ -111,3 +120,6 @@ func (m *Metrics) Observe(x *exchange.Exchange) {
 		}
 	}
 }
+
+// rateDecisions are the decision label values.
+var rateDecisions = [...]string{exchange.RateNone: "", exchange.RateAllowed: "allowed", exchange.RateLimited: "limited", exchange.RateError: "error"}

@@ -57,6 +57,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/sluicegw/sluice/internal/config"
+	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/plugin"
 	"github.com/sluicegw/sluice/internal/proxy"
@@ -280,11 +281,16 @@ func (p *Limit) Access(c *plugin.Ctx) error {
 		d, err = p.lim.Allow(c.R.Context(), string(key), 1)
 	}
 	if err != nil {
+		c.X.RateLimit = exchange.RateError
 		return p.failed(c, err)
 	}
 	if !d.Allowed {
+		c.X.RateLimit = exchange.RateLimited
 		p.setHeaders(c.W.Header(), &d)
 		return errRateLimited
+	}
+	if c.X.RateLimit == exchange.RateNone {
+		c.X.RateLimit = exchange.RateAllowed
 	}
 	decisions.put(c, d)
 	return nil

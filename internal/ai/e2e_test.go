@@ -191,6 +191,9 @@ func TestOpenAIClientEveryProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if resp.Choices[0].Message.Content != "Sunny in Paris, snow in Oslo." {
+				t.Fatalf("answer after tool results = %q", resp.Choices[0].Message.Content)
+			}
 			raw := string(tc.mock.Last().Raw)
 			if tc.mock == e.an {
 				// Both results in one user turn, after the assistant's tool_use blocks.

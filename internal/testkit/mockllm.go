@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,12 +75,11 @@ type MockLLM struct {
 	Kind    string
 	Default LLMReply
 
-	t       testing.TB
-	srv     *httptest.Server
-	mu      sync.Mutex
-	queue   []LLMReply
-	reqs    []LLMRequest
-	streams sync.WaitGroup
+	t     testing.TB
+	srv   *httptest.Server
+	mu    sync.Mutex
+	queue []LLMReply
+	reqs  []LLMRequest
 }
 
 // StartMockLLM starts a mock provider of kind "openai" or "anthropic".
@@ -246,12 +244,11 @@ func openaiUsage(u LLMUsage) map[string]any {
 
 // sseWriter writes events and counts them for CutAfter.
 type sseWriter struct {
-	w     http.ResponseWriter
-	rep   LLMReply
-	n     int
-	ctx   <-chan struct{}
-	dead  bool
-	inner net.Conn
+	w    http.ResponseWriter
+	rep  LLMReply
+	n    int
+	ctx  <-chan struct{}
+	dead bool
 }
 
 // send writes one SSE event (event name optional); false once the stream
@@ -299,7 +296,7 @@ func mustJSON(v any) string {
 func (m *MockLLM) openaiStream(w http.ResponseWriter, model string, req LLMRequest, rep LLMReply) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(200)
-	s := &sseWriter{w: w, rep: rep, ctx: nil}
+	s := &sseWriter{w: w, rep: rep}
 	created := time.Now().Unix()
 	chunk := func(delta map[string]any, finish any) string {
 		return mustJSON(map[string]any{"id": "chatcmpl-mock123", "object": "chat.completion.chunk", "created": created, "model": model,

@@ -179,7 +179,7 @@ func ParseImageURL(u string) (*llm.Image, error) {
 		meta, data, ok := strings.Cut(rest, ",")
 		mt, isB64 := strings.CutSuffix(meta, ";base64")
 		if !ok || !isB64 || !strings.HasPrefix(mt, "image/") {
-			return nil, fmt.Errorf("a data URL image must be data:image/...;base64,...")
+			return nil, fmt.Errorf("a data URL image must be data:image/TYPE;base64,DATA")
 		}
 		return &llm.Image{MediaType: mt, Data: data}, nil
 	}

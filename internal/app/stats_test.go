@@ -139,14 +139,16 @@ routes:
 	if resp, body := get("/metrics"); resp.StatusCode != 200 || !strings.Contains(string(body), "sluice_requests_total") {
 		t.Errorf("GET /metrics: %d", resp.StatusCode)
 	}
-	req, _ := http.NewRequest("POST", admin+"/api/v1/playground/chat", strings.NewReader(`{}`))
+	req, _ := http.NewRequest("POST", admin+"/api/v1/playground/chat", strings.NewReader(`{"model":"none","messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer test-admin-token")
 	pr, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pr.Body.Close()
-	if pr.StatusCode != 501 || pr.Header.Get("Sluice-Error") != "not_implemented" {
-		t.Errorf("playground without an AI gateway: %d %s", pr.StatusCode, pr.Header.Get("Sluice-Error"))
+	// The playground is the node's AI gateway: with no models configured,
+	// any model is unknown, in the OpenAI error format.
+	if pr.StatusCode != 404 || pr.Header.Get("Sluice-Error") != "model_not_found" || pr.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("playground without models: %d %s", pr.StatusCode, pr.Header.Get("Sluice-Error"))
 	}
 }

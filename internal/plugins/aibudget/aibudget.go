@@ -64,6 +64,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -271,13 +272,17 @@ func (b *Budget) AIUsage(c *plugin.Ctx, _ *llm.Info, _ llm.Usage, costUSD float6
 	b.st.charge(ctx, key, b.period.at(clock()), micro)
 }
 
-// fmtUSD formats an amount as $10.00, or with more digits when cents do not
-// say it ($0.005).
+// fmtUSD formats an amount as $10.00: at least two decimals, more when
+// cents do not say it ($0.005).
 func fmtUSD(usd float64) string {
-	if c := usd * 100; c == math.Trunc(c) {
-		return fmt.Sprintf("$%.2f", usd)
+	s := strconv.FormatFloat(usd, 'f', -1, 64)
+	switch i := strings.IndexByte(s, '.'); {
+	case i < 0:
+		s += ".00"
+	case len(s)-i == 2:
+		s += "0"
 	}
-	return "$" + strconv.FormatFloat(usd, 'f', -1, 64)
+	return "$" + s
 }
 
 // clockOffset shifts the plugin's clock, for tests of period ends.

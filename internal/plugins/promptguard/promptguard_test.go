@@ -37,6 +37,14 @@ routes:
     plugins:
       key-auth: {}
       ai-prompt-guard: { allow: ['(?i)\bweather\b'], deny: ['secret'], tool_results: true }
+  - name: both
+    match: { paths: ["/v3"] }
+    ai: {}
+    plugins:
+      key-auth: {}
+      ai-prompt-guard: { deny: ['secret'] }
+      ai-rate-limit: { requests: 1, window: 1h }
+      ai-budget: { usd: 100 }
 consumers:
   - name: alice
     credentials: [{ type: key-auth, key: "sk-alice-test" }]
@@ -227,5 +235,27 @@ func TestAllowRules(t *testing.T) {
 	var ae *anthropic.Error
 	if !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.RawJSON(), notAllowed) {
 		t.Fatalf("anthropic client, no allow rule: %v", err)
+	}
+}
+
+// TestRejectedPromptsCostNothing: the guard runs before the AI limits, so
+// rejected prompts do not spend the rate limit.
+func TestRejectedPromptsCostNothing(t *testing.T) {
+	e := start(t)
+	c := e.openai("/v3/")
+	send := func(text string) error {
+		_, err := c.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "gpt",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(text)}})
+		return err
+	}
+	for range 3 {
+		wantRejected(t, "a denied prompt", send("the secret"), denied)
+	}
+	if err := send("hello"); err != nil {
+		t.Fatalf("the one request of the hour after three rejected prompts: %v", err)
+	}
+	var oe *openai.Error
+	if err := send("hello"); !errors.As(err, &oe) || oe.StatusCode != 429 || oe.Code != "rate_limited" {
+		t.Fatalf("the second request of the hour: %v", err)
 	}
 }

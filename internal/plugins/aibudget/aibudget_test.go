@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +231,30 @@ func TestRedisOutage(t *testing.T) {
 			h, err = e.chat(aliceKey, "gpt", "hi")
 			wantBudgetExceeded(t, err, h)
 		})
+	}
+}
+
+// TestReloadKeepsSpend raises the budget on a reload: what was spent still
+// counts.
+func TestReloadKeepsSpend(t *testing.T) {
+	e := startAI(t, `{ usd: 0.01 }`, "", "")
+	e.oa.Push(answer, answer)
+	e.mustChat(aliceKey, "gpt", "hi")
+	e.mustChat(aliceKey, "gpt", "hi") // $0.015
+	h, err := e.chat(aliceKey, "gpt", "hi")
+	wantBudgetExceeded(t, err, h)
+
+	yaml := "server:\n  listen: \"127.0.0.1:0\"\n  admin_listen: \"127.0.0.1:0\"\n" + e.yaml(`{ usd: 0.02 }`, "")
+	if err := os.WriteFile(e.g.CfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.g.App.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	e.oa.Push(answer)
+	e.mustChat(aliceKey, "gpt", "hi") // $0.015 < $0.02: served, now $0.0225
+	h, err = e.chat(aliceKey, "gpt", "hi")
+	if msg := wantBudgetExceeded(t, err, h); !strings.HasPrefix(msg, "The AI budget of $0.02 per day") {
+		t.Errorf("after the reload: %q", msg)
 	}
 }

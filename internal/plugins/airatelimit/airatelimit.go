@@ -50,7 +50,8 @@
 //     fills the bucket beyond full.
 //
 // Both limits are decided in one atomic step: a request refused by one is
-// charged to neither. In Redis, admission and settlement are each one Lua
+// charged to neither. The plugin runs after ai-prompt-guard and ai-budget
+// (phase, then name order), so a request they refuse charges nothing. In Redis, admission and settlement are each one Lua
 // script on a hash per key (fields r and t: the two TATs in µs of the
 // server's clock), so every node sharing the Redis shares the buckets
 // exactly; keys expire when their buckets are full again.

@@ -3,6 +3,7 @@ package airatelimit_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -226,4 +227,31 @@ func TestBothLimits(t *testing.T) {
 	if !strings.Contains(apiMessage(err), "request limit of 5 requests per 24h") {
 		t.Errorf("refusal %v does not name the request limit", err)
 	}
+}
+
+// TestReloadKeepsBuckets reloads with an unrelated change (buckets kept),
+// then with a new limit (fresh buckets).
+func TestReloadKeepsBuckets(t *testing.T) {
+	e := startAI(t, `{ requests: 2, window: 1h }`, "", "")
+	reload := func(plugin string) {
+		t.Helper()
+		yaml := "server:\n  listen: \"127.0.0.1:0\"\n  admin_listen: \"127.0.0.1:0\"\n" + e.yaml(plugin, "") + "plugins:\n  cors: { origins: [\"https://app.example.com\"] }\n"
+		if err := os.WriteFile(e.g.CfgPath, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.g.App.Reload(); err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+	}
+	e.mustChat(aliceKey, "gpt", "hi")
+	reload(`{ requests: 2, window: 1h }`)
+	e.mustChat(aliceKey, "gpt", "hi")
+	h, err := e.chat(aliceKey, "gpt", "hi")
+	wantRateLimited(t, err, h, "2", "0")
+	reload(`{ requests: 3, window: 1h }`)
+	for range 3 {
+		e.mustChat(aliceKey, "gpt", "hi")
+	}
+	h, err = e.chat(aliceKey, "gpt", "hi")
+	wantRateLimited(t, err, h, "3", "0")
 }

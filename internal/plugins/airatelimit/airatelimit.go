@@ -96,6 +96,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
 	"github.com/sluicegw/sluice/internal/config"
+	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/plugin"
 	"github.com/sluicegw/sluice/internal/proxy"
@@ -364,6 +365,7 @@ func stateOf(st *plugin.State, key string, create func() (*store, error)) (*stor
 func (p *Limit) AIAccess(c *plugin.Ctx, info *llm.Info) error {
 	d, r, err := p.st.admit(c.R.Context(), p.key(c), max(info.EstimatedInput, 0))
 	if err != nil {
+		c.X.RateLimit = exchange.RateError
 		return p.failed(c, err)
 	}
 	h := c.W.Header()
@@ -372,8 +374,12 @@ func (p *Limit) AIAccess(c *plugin.Ctx, info *llm.Info) error {
 	h[hdrRemaining] = []string{strconv.FormatInt(left, 10)}
 	h[hdrReset] = []string{strconv.FormatInt(ceilSeconds(time.Duration(debt)*r.tick), 10)}
 	if d.allowed {
+		if c.X.RateLimit == exchange.RateNone {
+			c.X.RateLimit = exchange.RateAllowed
+		}
 		return nil
 	}
+	c.X.RateLimit = exchange.RateLimited
 	retry := max(ceilSeconds(time.Duration(d.retry)*r.tick), 1)
 	h[hdrRetry] = []string{strconv.FormatInt(retry, 10)}
 	if d.byTokens {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/internal/testkit"
+	"github.com/sluicegw/sluice/internal/upstream"
 )
 
 // TestPassiveEjectionAndRecovery: consecutive failures eject a target; with
@@ -48,8 +49,9 @@ func TestActiveHealthChecks(t *testing.T) {
 	h := startGateway(t, oneTarget(`health_check:
   active: { path: /healthz, interval: 100ms, timeout: 80ms, healthy: 1, unhealthy: 1 }`, a.URL, b.URL))
 	b.SetHealthy(false)
-	waitFor(t, 3*time.Second, func() bool { return b.Probes() >= 2 })
-	time.Sleep(150 * time.Millisecond)
+	// Wait for the gateway's verdict, not for a probe count: under load a
+	// probe may land well after the health endpoint changed.
+	waitFor(t, 5*time.Second, func() bool { return targetState(h, "u", b.URL) == upstream.StateUnhealthy })
 	for i := 0; i < 10; i++ {
 		if _, body := h.get("/x"); string(body) != "a" {
 			t.Fatalf("request %d went to the unhealthy target", i)
@@ -148,4 +150,15 @@ health_check:
 	if got := health(); got != "probation" {
 		t.Fatalf("after the cooldown: health %q, want probation", got)
 	}
+}
+
+// targetState is the health state the running gateway holds for the
+// target url of upstream name.
+func targetState(h *harness, name, url string) string {
+	for _, tg := range h.app.gw.Snapshot().Upstreams[name].Targets() {
+		if tg.Name == url || tg.URL.String() == url {
+			return tg.State()
+		}
+	}
+	return ""
 }

@@ -48,6 +48,11 @@ func startGateway(t *testing.T, body string) *harness {
 	}
 	h.app = a
 	h.url = "http://" + a.ProxyAddr()
+	if !strings.Contains(body, "storage:") {
+		// Tests start from the merged config: the store opening swaps a
+		// snapshot and starts the request log, which would race them.
+		waitFor(t, 15*time.Second, a.StoreLoaded)
+	}
 	h.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -149,6 +149,11 @@ func (a *App) watchStore(ctx context.Context, s store.Store) {
 	}
 }
 
+// StoreLoaded reports whether the store is open and its part of the config
+// is applied: from then on the node serves the merged config, and the
+// request log and usage are written.
+func (a *App) StoreLoaded() bool { return a.stored.Load() != nil }
+
 // reloadStored rereads the admin-managed config and swaps in a snapshot
 // of the merged config.
 func (a *App) reloadStored(ctx context.Context, s store.Store) error {

@@ -60,6 +60,15 @@ func Start(t testing.TB, yaml string) *Gateway {
 	g.App, g.Addr = a, a.ProxyAddr()
 	g.URL = "http://" + g.Addr
 	g.AdminURL = "http://" + a.AdminAddr()
+	if !strings.Contains(yaml, "storage:") {
+		// Tests start from the merged config: the store opening swaps a
+		// snapshot and starts the request log, which would race them.
+		for deadline := time.Now().Add(15 * time.Second); !a.StoreLoaded(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("gatewaytest: the store did not open within 15s")
+			}
+		}
+	}
 	g.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -14,7 +14,8 @@
 # target (3), BENCH_PORT_BASE (18400; uses the next 9 ports), BENCH_NO_INSTALL=1
 # to skip apt-get, BENCH_KEEP_TMP=1 to keep the temp dir, SLUICE_BIN to use a
 # prebuilt binary instead of `make build`, BENCH_OUT to write the report
-# somewhere other than BENCHMARKS.md.
+# somewhere other than BENCHMARKS.md, BENCH_AI=1 to run bench/ai.sh after
+# (the AI gateway section, which this script otherwise keeps as it is).
 #
 # Exit status: 0 on success; 1 if sluice failed to start, died, answered
 # wrongly or produced any non-2xx/3xx response or socket error under load;
@@ -498,6 +499,9 @@ headline() { # headline SCENARIO
 		"$(ratio "${S_RPS[$s,sluice_edge]:-0}" "${S_RPS[$s,sluice]:-0}")"
 }
 
+# The AI gateway section belongs to bench/ai.sh: keep it across the rewrite.
+AI_SECTION=$(sed -n '/^<!-- ai-gateway:begin/,/^<!-- ai-gateway:end -->/p' "$OUT" 2>/dev/null || true)
+
 {
 	echo "# Benchmarks"
 	echo
@@ -590,6 +594,14 @@ if [[ ${BENCH_GO:-1} == 1 ]] && command -v go >/dev/null; then
 				for (i = 1; i <= NF; i++) if ($i == "rows/s") printf "| %s | %s | %.0f |\n", db, b[2], $(i-1)
 			}' "$RESULTS/store-bench.txt"
 	} >>"$OUT"
+fi
+
+if [[ -n $AI_SECTION ]]; then
+	printf '\n%s\n' "$AI_SECTION" >>"$OUT"
+fi
+# BENCH_AI=1 also runs the AI gateway harness (about 8 minutes more).
+if [[ ${BENCH_AI:-0} == 1 ]]; then
+	BENCH_OUT="$OUT" SLUICE_BIN="$SLUICE" "$BENCH_DIR/ai.sh" || log "bench/ai.sh failed (see its output)"
 fi
 
 log "report: $OUT; raw outputs: $RESULTS"

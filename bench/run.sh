@@ -15,7 +15,8 @@
 # target (3), BENCH_PORT_BASE (18400; uses the next 15 ports), BENCH_NO_INSTALL=1
 # to skip apt-get, BENCH_KEEP_TMP=1 to keep the temp dir, SLUICE_BIN to use a
 # prebuilt binary instead of `make build`, BENCH_OUT to write the report
-# somewhere other than BENCHMARKS.md.
+# somewhere other than BENCHMARKS.md, BENCH_AI=1 to run bench/ai.sh after
+# (the AI gateway section, which this script otherwise keeps as it is).
 #
 # Exit status: 0 on success; 1 if sluice failed to start, died, answered
 # wrongly or produced any non-2xx/3xx response or socket error under load;
@@ -532,6 +533,9 @@ headline() { # headline SCENARIO
 		"$(ratio "${S_RPS[$s,sluice_trace]:-0}" "${S_RPS[$s,sluice]:-0}")"
 }
 
+# The AI gateway section belongs to bench/ai.sh: keep it across the rewrite.
+AI_SECTION=$(sed -n '/^<!-- ai-gateway:begin/,/^<!-- ai-gateway:end -->/p' "$OUT" 2>/dev/null || true)
+
 {
 	echo "# Benchmarks"
 	echo
@@ -653,6 +657,14 @@ if [[ ${BENCH_GO:-1} == 1 ]] && command -v go >/dev/null; then
 				sort -n | awk -v v="$variant" '{ ns[NR] = $1; al[NR] = $2 } END { if (NR) printf "| %s | %.0f | %s |\n", v, ns[int((NR + 1) / 2)], al[int((NR + 1) / 2)] }' || true
 		done
 	} >>"$OUT"
+fi
+
+if [[ -n $AI_SECTION ]]; then
+	printf '\n%s\n' "$AI_SECTION" >>"$OUT"
+fi
+# BENCH_AI=1 also runs the AI gateway harness (about 8 minutes more).
+if [[ ${BENCH_AI:-0} == 1 ]]; then
+	BENCH_OUT="$OUT" SLUICE_BIN="$SLUICE" "$BENCH_DIR/ai.sh" || log "bench/ai.sh failed (see its output)"
 fi
 
 log "report: $OUT; raw outputs: $RESULTS"

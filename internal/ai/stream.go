@@ -67,8 +67,20 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 	exchange.SetGatewayHeaders(h, x)
 	w.WriteHeader(http.StatusOK)
 	x.Status = http.StatusOK
+	// Events already waiting in the channel are written behind the one
+	// in hand without a flush of their own: a burst from the provider
+	// reaches the client in one write, and no event waits for a flush
+	// while the provider is quiet (the loop flushes once the channel is
+	// empty).
 	flusher, _ := w.(http.Flusher)
+	events := make(chan streamItem, 4) // ~150 bytes a slot, held per open stream
+	unflushed := false
 	flush := func() {
+		if len(events) > 0 {
+			unflushed = true
+			return
+		}
+		unflushed = false
 		if flusher != nil {
 			flusher.Flush()
 		}
@@ -110,7 +122,6 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 
 	// A reader goroutine turns the blocking Next into a channel, so quiet
 	// streams get keepalives and a client that goes away is noticed.
-	events := make(chan streamItem, 16)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -143,6 +154,9 @@ func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exch
 				op.idle.Reset(idle)
 				if err := handle(it.ev); err != nil {
 					return finish(gwerr.ClientClosed, err, true)
+				}
+				if unflushed {
+					flush() // the events behind it wrote nothing
 				}
 				continue
 			}

@@ -154,9 +154,13 @@ func Build(cfg *config.AI, reg *Registry, opts Options) (*Gateway, error) {
 
 // NewClient returns the HTTP client for provider calls: pooled keep-alive
 // connections, HTTP/2 where the provider offers it, bounded dial and TLS
-// times, no overall timeout (each call's context bounds it).
+// times, no overall timeout (each call's context bounds it). Its HTTP/1
+// connections have 2 KiB buffers rather than 4: they are held for as long
+// as a stream is open, requests are small, and the stream readers above
+// bring their own buffer (large reads bypass the connection's).
 func NewClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ReadBufferSize, t.WriteBufferSize = 2<<10, 2<<10
 	t.MaxIdleConnsPerHost = 64
 	t.ResponseHeaderTimeout = 0
 	t.Proxy = nil // base_url from config is where requests go

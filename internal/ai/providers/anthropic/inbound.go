@@ -75,7 +75,7 @@ func DecodeMessages(body []byte) (*llm.Request, error) {
 		if t.Name == "" {
 			return nil, callerErrorf("tools.%d.name: Field required", i)
 		}
-		r.Tools = append(r.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+		r.Tools = append(r.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema, Strict: t.Strict})
 	}
 	if tc := in.ToolChoice; tc != nil {
 		switch tc.Type {
@@ -229,7 +229,7 @@ func toolInput(args string) json.RawMessage {
 		return json.RawMessage("{}")
 	}
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
+	if raw[0] != '{' || json.Unmarshal(raw, &obj) != nil { // "null" unmarshals too
 		wrapped, _ := json.Marshal(map[string]string{"_raw": args})
 		return wrapped
 	}

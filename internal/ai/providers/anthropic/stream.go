@@ -15,13 +15,20 @@ type stream struct {
 	sse     *llm.SSEReader
 	pending []llm.Event
 	usage   llm.Usage
-	tools   map[int]int // content block index → tool call index
-	stopped bool        // message_stop arrived
+	tools   map[int]*toolBlock // by content block index
+	calls   int                // tool calls started
+	stopped bool               // message_stop arrived
 	err     error
 }
 
 func newStream(ctx context.Context, body io.ReadCloser) *stream {
-	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]int{}}
+	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]*toolBlock{}}
+}
+
+// toolBlock is a tool_use content block of the stream.
+type toolBlock struct {
+	idx     int  // the canonical tool call index
+	hasArgs bool // some input_json_delta arrived
 }
 
 // Next implements llm.Stream.
@@ -62,8 +69,9 @@ func (s *stream) read() error {
 			llm.Event{Type: llm.EventUsage, Usage: s.usage})
 	case "content_block_start":
 		if b := e.ContentBlock; b != nil && b.Type == "tool_use" {
-			idx := len(s.tools)
-			s.tools[e.Index] = idx
+			idx := s.calls
+			s.calls++
+			s.tools[e.Index] = &toolBlock{idx: idx}
 			s.pending = append(s.pending, llm.Event{Type: llm.EventToolStart, Index: idx, ID: b.ID, Name: b.Name})
 		} else if b != nil && b.Type == "text" && b.Text != "" {
 			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: b.Text})
@@ -74,10 +82,17 @@ func (s *stream) read() error {
 			case "text_delta":
 				s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: d.Text})
 			case "input_json_delta":
-				if idx, ok := s.tools[e.Index]; ok && d.PartialJSON != "" {
-					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: idx, Text: d.PartialJSON})
+				if t, ok := s.tools[e.Index]; ok && d.PartialJSON != "" {
+					t.hasArgs = true
+					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: d.PartialJSON})
 				}
 			}
+		}
+	case "content_block_stop":
+		// A call without arguments streams none: it has the empty object.
+		if t, ok := s.tools[e.Index]; ok && !t.hasArgs {
+			t.hasArgs = true
+			s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: "{}"})
 		}
 	case "message_delta":
 		if e.Usage != nil {

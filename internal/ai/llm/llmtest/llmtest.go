@@ -169,6 +169,9 @@ func (c *Capture) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: c.Status, Header: h, Body: io.NopCloser(bytes.NewReader(c.Body)), Request: r}, nil
 }
 
+// CaptureClient returns an HTTP client sending through c.
+func CaptureClient(c *Capture) *http.Client { return &http.Client{Transport: c} }
+
 // SSEData returns the data of each event of an SSE transcript with its
 // event name ("" when it has none), for checks with the SDKs' types.
 // It assumes LF or CRLF line ends and one data line per event.

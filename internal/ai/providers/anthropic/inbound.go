@@ -140,14 +140,23 @@ func decodeMessage(in *message, i int) ([]llm.Message, error) {
 			if role != llm.RoleAssistant {
 				return nil, callerErrorf("messages.%d.content.%d: tool_use blocks belong to assistant turns", i, j)
 			}
-			args := string(b.Input)
-			if strings.TrimSpace(args) == "" {
+			if b.ID == "" || b.Name == "" {
+				return nil, callerErrorf("messages.%d.content.%d: a tool_use block needs an id and a name", i, j)
+			}
+			args := strings.TrimSpace(string(b.Input))
+			switch {
+			case args == "" || args == "null":
 				args = "{}"
+			case args[0] != '{':
+				return nil, callerErrorf("messages.%d.content.%d.input: Input should be an object", i, j)
 			}
 			m.ToolCalls = append(m.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
 		case "tool_result":
 			if role != llm.RoleUser {
 				return nil, callerErrorf("messages.%d.content.%d: tool_result blocks belong to user turns", i, j)
+			}
+			if b.ToolUseID == "" {
+				return nil, callerErrorf("messages.%d.content.%d.tool_use_id: Field required", i, j)
 			}
 			t := llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
 			if c := b.Content; c != nil {

@@ -290,7 +290,8 @@ func classify(e *llm.ProviderError) llm.Class {
 	}
 	if e.Class == llm.ClassCaller {
 		m := strings.ToLower(e.Message)
-		if strings.Contains(m, "prompt is too long") || strings.Contains(m, "context window") || strings.Contains(m, "context length") {
+		if strings.Contains(m, "prompt is too long") || strings.Contains(m, "context window") || strings.Contains(m, "context length") ||
+			strings.Contains(m, "context limit") {
 			return llm.ClassContextWindow
 		}
 	}

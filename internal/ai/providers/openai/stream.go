@@ -91,8 +91,8 @@ func (s *stream) read() error {
 		s.pending = append(s.pending, llm.Event{Type: llm.EventStart, ID: c.ID, Model: c.Model})
 	}
 	for _, ch := range c.Choices {
-		if ch.Index != 0 || ch.Delta == nil {
-			continue
+		if ch.Index != 0 || ch.Delta == nil || s.finished {
+			continue // other choices (n is 1), and content after the finish
 		}
 		d := ch.Delta
 		if d.Content != nil && *d.Content != "" {

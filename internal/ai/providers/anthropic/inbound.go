@@ -61,12 +61,17 @@ func DecodeMessages(body []byte) (*llm.Request, error) {
 			r.Messages = append(r.Messages, llm.Message{Role: llm.RoleSystem, Content: []llm.Part{{Type: llm.PartText, Text: text}}})
 		}
 	}
+	turns := 0
 	for i := range in.Messages {
 		msgs, err := decodeMessage(&in.Messages[i], i)
 		if err != nil {
 			return nil, err
 		}
 		r.Messages = append(r.Messages, msgs...)
+		turns += len(msgs)
+	}
+	if turns == 0 {
+		return nil, callerErrorf("messages: at least one message needs content")
 	}
 	for i, t := range in.Tools {
 		if t.Type != "" && t.Type != "custom" {

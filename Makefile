@@ -62,6 +62,12 @@ bench-peers: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCanonicalize -fuzztime 30s ./internal/router
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzSSEReader$$' -fuzztime 30s ./internal/ai/llm
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChat$$' -fuzztime 30s ./internal/ai/providers/openai
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEmbeddings$$' -fuzztime 30s ./internal/ai/providers/openai
+	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/openai
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessages$$' -fuzztime 30s ./internal/ai/providers/anthropic
+	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/anthropic
 
 clean:
 	rm -rf bin

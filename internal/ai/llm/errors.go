@@ -2,8 +2,10 @@ package llm
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -117,21 +119,19 @@ func ClassifyStatus(status int) Class {
 
 // RetryAfter parses a Retry-After header (delay-seconds or HTTP-date) and
 // the retry-after-ms header some providers send; 0 when absent or invalid.
+// A delay is decimal digits with an optional fraction; anything else (a
+// sign, an exponent, NaN, Inf) and delays beyond a time.Duration are
+// invalid.
 func RetryAfter(h http.Header) time.Duration {
-	if v := h.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
+	if d, ok := parseDelay(h.Get("Retry-After-Ms"), time.Millisecond); ok && d > 0 {
+		return d
 	}
-	v := h.Get("Retry-After")
+	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s * float64(time.Second))
+	if d, ok := parseDelay(v, time.Second); ok {
+		return d
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {
@@ -139,6 +139,21 @@ func RetryAfter(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+// parseDelay parses digits with an optional fraction as a number of
+// units; ok is false for any other text or a delay beyond a Duration.
+func parseDelay(v string, unit time.Duration) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	whole, frac, _ := strings.Cut(v, ".")
+	if whole == "" || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f*float64(unit) >= math.MaxInt64 {
+		return 0, false
+	}
+	return time.Duration(f * float64(unit)), true
 }
 
 // Errorf returns a ProviderError of class c wrapping a formatted error.

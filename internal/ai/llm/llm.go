@@ -104,6 +104,10 @@ type Tool struct {
 	// Parameters is the JSON Schema of the arguments object; nil means
 	// no parameters.
 	Parameters json.RawMessage
+	// Strict asks the provider to hold the arguments to Parameters exactly
+	// (OpenAI's function.strict, Anthropic's strict tool use); adapters
+	// whose API cannot express it drop it.
+	Strict bool
 }
 
 // ToolChoiceMode says whether and how the model must call tools.

@@ -19,12 +19,18 @@ type SSEEvent struct {
 
 // SSEReader parses a text/event-stream (the WHATWG format): "event:" and
 // "data:" fields, multi-line data joined with "\n", comments and other
-// fields ignored, LF or CRLF line ends.
+// fields ignored, lines ended by LF, CRLF or a lone CR, a leading UTF-8
+// byte order mark skipped. Bytes are passed on as they are (no UTF-8
+// repair).
 type SSEReader struct {
 	r     *bufio.Reader
 	data  []byte
 	event []byte
 	line  []byte
+	// skipLF is set after a line ended by CR: an LF right after it is the
+	// rest of a CRLF, not an empty line.
+	skipLF bool
+	begun  bool // the byte order mark check is done
 }
 
 // NewSSEReader returns a reader of the stream r.
@@ -76,32 +82,71 @@ func (s *SSEReader) Next() (SSEEvent, error) {
 	}
 }
 
-// readLine returns the next line without its terminator (LF or CRLF).
+// readLine returns the next line without its terminator (LF, CRLF or CR).
+// The line is valid until the next read.
 func (s *SSEReader) readLine() ([]byte, error) {
 	s.line = s.line[:0]
-	for {
-		chunk, err := s.r.ReadSlice('\n')
-		if len(s.line)+len(chunk) > MaxSSELine {
-			return nil, ErrSSELineTooLong
+	if !s.begun {
+		s.begun = true
+		if b, _ := s.r.Peek(3); bytes.Equal(b, utf8BOM) {
+			_, _ = s.r.Discard(3)
 		}
-		switch err {
-		case nil:
-			var line []byte
-			if len(s.line) == 0 {
-				line = chunk // no copy: valid until the next read
-			} else {
-				s.line = append(s.line, chunk...)
+	}
+	from := 0 // buffered bytes known to hold no terminator
+	for {
+		buf, _ := s.r.Peek(s.r.Buffered())
+		if s.skipLF && len(buf) > 0 {
+			s.skipLF = false
+			if buf[0] == '\n' {
+				_, _ = s.r.Discard(1)
+				continue
+			}
+		}
+		if end := lineEnd(buf, from); end >= 0 {
+			line := buf[:end]
+			s.skipLF = buf[end] == '\r'
+			if len(s.line)+end > MaxSSELine {
+				return nil, ErrSSELineTooLong
+			}
+			if len(s.line) > 0 {
+				s.line = append(s.line, line...)
 				line = s.line
 			}
-			line = line[:len(line)-1]
-			if n := len(line); n > 0 && line[n-1] == '\r' {
-				line = line[:n-1]
-			}
+			_, _ = s.r.Discard(end + 1)
 			return line, nil
-		case bufio.ErrBufferFull:
-			s.line = append(s.line, chunk...)
-		default:
+		}
+		if len(buf) == s.r.Size() { // a full buffer and no line end yet
+			if len(s.line)+len(buf) > MaxSSELine {
+				return nil, ErrSSELineTooLong
+			}
+			s.line = append(s.line, buf...)
+			_, _ = s.r.Discard(len(buf))
+			from = 0
+			continue
+		}
+		from = len(buf)
+		if _, err := s.r.Peek(len(buf) + 1); err != nil && err != bufio.ErrBufferFull {
 			return nil, err // a partial last line is not an event
 		}
 	}
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// lineEnd returns the index of the first CR or LF in b at or after from,
+// or -1.
+func lineEnd(b []byte, from int) int {
+	b = b[from:]
+	lf := bytes.IndexByte(b, '\n')
+	scan := b
+	if lf >= 0 {
+		scan = b[:lf]
+	}
+	if cr := bytes.IndexByte(scan, '\r'); cr >= 0 {
+		return from + cr
+	}
+	if lf >= 0 {
+		return from + lf
+	}
+	return -1
 }

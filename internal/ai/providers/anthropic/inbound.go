@@ -61,12 +61,17 @@ func DecodeMessages(body []byte) (*llm.Request, error) {
 			r.Messages = append(r.Messages, llm.Message{Role: llm.RoleSystem, Content: []llm.Part{{Type: llm.PartText, Text: text}}})
 		}
 	}
+	turns := 0
 	for i := range in.Messages {
 		msgs, err := decodeMessage(&in.Messages[i], i)
 		if err != nil {
 			return nil, err
 		}
 		r.Messages = append(r.Messages, msgs...)
+		turns += len(msgs)
+	}
+	if turns == 0 {
+		return nil, callerErrorf("messages: at least one message needs content")
 	}
 	for i, t := range in.Tools {
 		if t.Type != "" && t.Type != "custom" {
@@ -75,7 +80,7 @@ func DecodeMessages(body []byte) (*llm.Request, error) {
 		if t.Name == "" {
 			return nil, callerErrorf("tools.%d.name: Field required", i)
 		}
-		r.Tools = append(r.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+		r.Tools = append(r.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema, Strict: t.Strict})
 	}
 	if tc := in.ToolChoice; tc != nil {
 		switch tc.Type {
@@ -140,14 +145,23 @@ func decodeMessage(in *message, i int) ([]llm.Message, error) {
 			if role != llm.RoleAssistant {
 				return nil, callerErrorf("messages.%d.content.%d: tool_use blocks belong to assistant turns", i, j)
 			}
-			args := string(b.Input)
-			if strings.TrimSpace(args) == "" {
+			if b.ID == "" || b.Name == "" {
+				return nil, callerErrorf("messages.%d.content.%d: a tool_use block needs an id and a name", i, j)
+			}
+			args := strings.TrimSpace(string(b.Input))
+			switch {
+			case args == "" || args == "null":
 				args = "{}"
+			case args[0] != '{':
+				return nil, callerErrorf("messages.%d.content.%d.input: Input should be an object", i, j)
 			}
 			m.ToolCalls = append(m.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
 		case "tool_result":
 			if role != llm.RoleUser {
 				return nil, callerErrorf("messages.%d.content.%d: tool_result blocks belong to user turns", i, j)
+			}
+			if b.ToolUseID == "" {
+				return nil, callerErrorf("messages.%d.content.%d.tool_use_id: Field required", i, j)
 			}
 			t := llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
 			if c := b.Content; c != nil {
@@ -229,7 +243,7 @@ func toolInput(args string) json.RawMessage {
 		return json.RawMessage("{}")
 	}
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
+	if raw[0] != '{' || json.Unmarshal(raw, &obj) != nil { // "null" unmarshals too
 		wrapped, _ := json.Marshal(map[string]string{"_raw": args})
 		return wrapped
 	}

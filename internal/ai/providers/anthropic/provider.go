@@ -122,9 +122,16 @@ func encodeRequest(c *llm.Call, stream bool) ([]byte, error) {
 			system = append(system, m.Text())
 			continue
 		case llm.RoleTool:
-			tr := block{Type: "tool_result", ToolUseID: m.ToolCallID, IsError: m.IsError, Content: &content{IsArray: true}}
+			tr := block{Type: "tool_result", ToolUseID: m.ToolCallID, IsError: m.IsError}
+			var blocks []block
 			for _, p := range m.Content {
-				tr.Content.Blocks = append(tr.Content.Blocks, encodePart(p))
+				if p.Type == llm.PartText && p.Text == "" {
+					continue // the API refuses empty text blocks
+				}
+				blocks = append(blocks, encodePart(p))
+			}
+			if len(blocks) > 0 {
+				tr.Content = &content{IsArray: true, Blocks: blocks}
 			}
 			appendTurn(&out.Messages, "user", tr)
 			continue
@@ -153,7 +160,7 @@ func encodeRequest(c *llm.Call, stream bool) ([]byte, error) {
 		if len(schema) == 0 {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		out.Tools = append(out.Tools, tool{Name: t.Name, Description: t.Description, InputSchema: schema})
+		out.Tools = append(out.Tools, tool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict})
 	}
 	if tc := r.ToolChoice; tc != nil || r.ParallelToolCalls != nil {
 		choice := &toolChoice{Type: "auto"}
@@ -283,7 +290,8 @@ func classify(e *llm.ProviderError) llm.Class {
 	}
 	if e.Class == llm.ClassCaller {
 		m := strings.ToLower(e.Message)
-		if strings.Contains(m, "prompt is too long") || strings.Contains(m, "context window") || strings.Contains(m, "context length") {
+		if strings.Contains(m, "prompt is too long") || strings.Contains(m, "context window") || strings.Contains(m, "context length") ||
+			strings.Contains(m, "context limit") {
 			return llm.ClassContextWindow
 		}
 	}

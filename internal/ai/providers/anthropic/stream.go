@@ -10,18 +10,27 @@ import (
 
 // stream reads a Messages event stream and yields canonical events.
 type stream struct {
-	ctx     context.Context
-	body    io.ReadCloser
-	sse     *llm.SSEReader
-	pending []llm.Event
-	usage   llm.Usage
-	tools   map[int]int // content block index → tool call index
-	stopped bool        // message_stop arrived
-	err     error
+	ctx      context.Context
+	body     io.ReadCloser
+	sse      *llm.SSEReader
+	pending  []llm.Event
+	usage    llm.Usage
+	tools    map[int]*toolBlock // by content block index
+	calls    []*toolBlock       // in the order they started
+	started  bool               // message_start arrived
+	finished bool               // a stop reason arrived; later content is dropped
+	stopped  bool               // message_stop arrived
+	err      error
 }
 
 func newStream(ctx context.Context, body io.ReadCloser) *stream {
-	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]int{}}
+	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]*toolBlock{}}
+}
+
+// toolBlock is a tool_use content block of the stream.
+type toolBlock struct {
+	idx     int  // the canonical tool call index
+	hasArgs bool // some input_json_delta arrived
 }
 
 // Next implements llm.Stream.
@@ -52,32 +61,55 @@ func (s *stream) read() error {
 	if err := json.Unmarshal(ev.Data, &e); err != nil {
 		return llm.Errorf(llm.ClassBadResponse, "anthropic: bad stream event: %v", err)
 	}
+	if !s.started {
+		switch e.Type {
+		case "message_start", "ping", "error":
+		default:
+			return llm.Errorf(llm.ClassBadResponse, "anthropic: stream event %q before message_start", e.Type)
+		}
+	}
 	switch e.Type {
 	case "message_start":
 		if e.Message == nil {
 			return llm.Errorf(llm.ClassBadResponse, "anthropic: message_start without a message")
 		}
+		if s.started {
+			return llm.Errorf(llm.ClassBadResponse, "anthropic: a second message_start")
+		}
+		s.started = true
 		s.usage = decodeUsage(&e.Message.Usage)
 		s.pending = append(s.pending, llm.Event{Type: llm.EventStart, ID: e.Message.ID, Model: e.Message.Model},
 			llm.Event{Type: llm.EventUsage, Usage: s.usage})
 	case "content_block_start":
+		if s.finished {
+			break
+		}
 		if b := e.ContentBlock; b != nil && b.Type == "tool_use" {
-			idx := len(s.tools)
-			s.tools[e.Index] = idx
+			idx := len(s.calls)
+			t := &toolBlock{idx: idx}
+			s.calls = append(s.calls, t)
+			s.tools[e.Index] = t
 			s.pending = append(s.pending, llm.Event{Type: llm.EventToolStart, Index: idx, ID: b.ID, Name: b.Name})
 		} else if b != nil && b.Type == "text" && b.Text != "" {
 			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: b.Text})
 		}
 	case "content_block_delta":
-		if d := e.Delta; d != nil {
+		if d := e.Delta; d != nil && !s.finished {
 			switch d.Type {
 			case "text_delta":
 				s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: d.Text})
 			case "input_json_delta":
-				if idx, ok := s.tools[e.Index]; ok && d.PartialJSON != "" {
-					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: idx, Text: d.PartialJSON})
+				if t, ok := s.tools[e.Index]; ok && d.PartialJSON != "" {
+					t.hasArgs = true
+					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: d.PartialJSON})
 				}
 			}
+		}
+	case "content_block_stop":
+		// A call without arguments streams none: it has the empty object.
+		if t, ok := s.tools[e.Index]; ok && !t.hasArgs && !s.finished {
+			t.hasArgs = true
+			s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: "{}"})
 		}
 	case "message_delta":
 		if e.Usage != nil {
@@ -89,7 +121,14 @@ func (s *stream) read() error {
 			}
 			s.usage = u
 		}
-		if e.Delta != nil && e.Delta.StopReason != nil {
+		if e.Delta != nil && e.Delta.StopReason != nil && !s.finished {
+			s.finished = true
+			for _, t := range s.calls { // calls whose block never stopped
+				if !t.hasArgs {
+					t.hasArgs = true
+					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: "{}"})
+				}
+			}
 			s.pending = append(s.pending, llm.Event{Type: llm.EventFinish, Finish: decodeStop(*e.Delta.StopReason)})
 		}
 		s.pending = append(s.pending, llm.Event{Type: llm.EventUsage, Usage: s.usage})

@@ -3,24 +3,29 @@ package anthropic
 import (
 	"encoding/json"
 	"io"
+	"slices"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
 )
 
 // StreamWriter renders canonical stream events as a Messages event stream:
-// message_start, content blocks opened, filled and closed as the events
-// arrive, then message_delta with the stop reason and usage, and
-// message_stop. Every event carries an "event:" line (the SDKs skip events
-// without one). It is not safe for concurrent use.
+// message_start, content blocks opened and filled as the events arrive,
+// then message_delta with the stop reason and usage, and message_stop.
+// A text block is closed when a tool call starts; tool_use blocks stay
+// open until the end, since a provider may interleave the arguments of
+// parallel calls (deltas address blocks by index, so the SDKs take
+// interleaved deltas, but none after a block's stop). Every event carries
+// an "event:" line (the SDKs skip events without one). It is not safe for
+// concurrent use.
 type StreamWriter struct {
 	w       io.Writer
 	flush   func()
 	id      string
 	model   string
 	started bool
-	open    int // the open content block's index, -1 when none
-	blocks  int // content blocks started
-	openIs  string
+	text    int         // the open text block's index, -1 when none
+	tools   []int       // the open tool_use blocks' indexes, in order
+	blocks  int         // content blocks started
 	toolBlk map[int]int // tool call index → content block index
 	finish  llm.FinishReason
 	usage   llm.Usage
@@ -30,7 +35,7 @@ type StreamWriter struct {
 // NewStreamWriter returns a writer of a stream with the given message id
 // and model (as the client sees them).
 func NewStreamWriter(w io.Writer, flush func(), id, model string) *StreamWriter {
-	return &StreamWriter{w: w, flush: flush, id: id, model: model, open: -1, toolBlk: map[int]int{}}
+	return &StreamWriter{w: w, flush: flush, id: id, model: model, text: -1, toolBlk: map[int]int{}}
 }
 
 // Event writes ev.
@@ -42,17 +47,17 @@ func (s *StreamWriter) Event(ev llm.Event) error {
 		// which time the provider has usually reported the input tokens.
 	case llm.EventText:
 		s.start()
-		if s.openIs != "text" {
-			s.closeBlock()
-			s.openBlock("text", block{Type: "text", Text: ""})
+		if s.text < 0 {
+			s.text = s.openBlock(block{Type: "text", Text: ""})
 		}
-		s.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": s.open,
+		s.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": s.text,
 			"delta": map[string]string{"type": "text_delta", "text": ev.Text}})
 	case llm.EventToolStart:
 		s.start()
-		s.closeBlock()
-		s.toolBlk[ev.Index] = s.blocks
-		s.openBlock("tool_use", block{Type: "tool_use", ID: ev.ID, Name: ev.Name, Input: json.RawMessage("{}")})
+		s.closeText()
+		idx := s.openBlock(block{Type: "tool_use", ID: ev.ID, Name: ev.Name, Input: json.RawMessage("{}")})
+		s.toolBlk[ev.Index] = idx
+		s.tools = append(s.tools, idx)
 	case llm.EventToolArgs:
 		s.start()
 		idx, ok := s.toolBlk[ev.Index]
@@ -78,18 +83,35 @@ func (s *StreamWriter) start() {
 		ID: s.id, Type: "message", Role: "assistant", Model: s.model, Content: []block{}, Usage: encodeUsage(s.usage)}})
 }
 
-func (s *StreamWriter) openBlock(kind string, b block) {
-	s.open, s.openIs = s.blocks, kind
+// openBlock starts content block b and returns its index.
+func (s *StreamWriter) openBlock(b block) int {
+	idx := s.blocks
 	s.blocks++
-	s.event("content_block_start", map[string]any{"type": "content_block_start", "index": s.open, "content_block": b})
+	s.event("content_block_start", map[string]any{"type": "content_block_start", "index": idx, "content_block": b})
+	return idx
 }
 
-func (s *StreamWriter) closeBlock() {
-	if s.open < 0 {
-		return
+func (s *StreamWriter) stopBlock(idx int) {
+	s.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": idx})
+}
+
+func (s *StreamWriter) closeText() {
+	if s.text >= 0 {
+		s.stopBlock(s.text)
+		s.text = -1
 	}
-	s.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": s.open})
-	s.open, s.openIs = -1, ""
+}
+
+// closeAll stops every open block in the order they started.
+func (s *StreamWriter) closeAll() {
+	open := append(s.tools, s.text)
+	slices.Sort(open)
+	for _, idx := range open {
+		if idx >= 0 {
+			s.stopBlock(idx)
+		}
+	}
+	s.tools, s.text = s.tools[:0], -1
 }
 
 // Done closes the open block and writes message_delta (stop reason and
@@ -97,7 +119,7 @@ func (s *StreamWriter) closeBlock() {
 func (s *StreamWriter) Done() error {
 	s.buf = s.buf[:0]
 	s.start()
-	s.closeBlock()
+	s.closeAll()
 	u := encodeUsage(s.usage)
 	s.event("message_delta", map[string]any{"type": "message_delta",
 		"delta": map[string]any{"stop_reason": stopReason(s.finish), "stop_sequence": nil},

@@ -121,6 +121,33 @@ type block struct {
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
+// MarshalJSON writes the fields of b's type, with those the API requires
+// even when empty: a text block's text and a tool_use block's input.
+func (b block) MarshalJSON() ([]byte, error) {
+	switch b.Type {
+	case "text":
+		return json.Marshal(struct {
+			Type         string          `json:"type"`
+			Text         string          `json:"text"`
+			CacheControl json.RawMessage `json:"cache_control,omitempty"`
+		}{b.Type, b.Text, b.CacheControl})
+	case "tool_use":
+		input := b.Input
+		if len(bytes.TrimSpace(input)) == 0 {
+			input = json.RawMessage("{}")
+		}
+		return json.Marshal(struct {
+			Type         string          `json:"type"`
+			ID           string          `json:"id"`
+			Name         string          `json:"name"`
+			Input        json.RawMessage `json:"input"`
+			CacheControl json.RawMessage `json:"cache_control,omitempty"`
+		}{b.Type, b.ID, b.Name, input, b.CacheControl})
+	}
+	type plain block // without this method
+	return json.Marshal(plain(b))
+}
+
 type imageSource struct {
 	Type      string `json:"type"` // base64 | url
 	MediaType string `json:"media_type,omitempty"`
@@ -133,6 +160,7 @@ type tool struct {
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`
 	Type        string          `json:"type,omitempty"`
+	Strict      bool            `json:"strict,omitempty"`
 }
 
 type toolChoice struct {

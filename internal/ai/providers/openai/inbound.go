@@ -77,7 +77,8 @@ func DecodeChat(body []byte) (*llm.Request, error) {
 		if t.Function.Name == "" {
 			return nil, callerErrorf(fmt.Sprintf("tools[%d].function.name", i), "tool name is required")
 		}
-		r.Tools = append(r.Tools, llm.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters})
+		r.Tools = append(r.Tools, llm.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters,
+			Strict: t.Function.Strict != nil && *t.Function.Strict})
 	}
 	if tc := in.ToolChoice; tc != nil {
 		switch {
@@ -179,7 +180,7 @@ func ParseImageURL(u string) (*llm.Image, error) {
 		meta, data, ok := strings.Cut(rest, ",")
 		mt, isB64 := strings.CutSuffix(meta, ";base64")
 		if !ok || !isB64 || !strings.HasPrefix(mt, "image/") {
-			return nil, fmt.Errorf("a data URL image must be data:image/TYPE;base64,DATA")
+			return nil, errors.New("a data URL image must have the form data:image/TYPE;base64,DATA")
 		}
 		return &llm.Image{MediaType: mt, Data: data}, nil
 	}
@@ -226,7 +227,10 @@ func strictUnmarshal(body []byte, v any) error {
 // id and model are what the client sees (the gateway's id and the model
 // name the client asked for); created is a Unix time.
 func EncodeChat(resp *llm.Response, id, model string, created int64) []byte {
-	msg := message{Role: "assistant", Refusal: resp.Refusal}
+	msg := answerMessage{Role: "assistant"}
+	if resp.Refusal != "" {
+		msg.Refusal = &resp.Refusal
+	}
 	if resp.Text == "" && (len(resp.ToolCalls) > 0 || resp.Refusal != "") {
 		msg.Content = content{Null: true}
 	} else {
@@ -236,9 +240,9 @@ func EncodeChat(resp *llm.Response, id, model string, created int64) []byte {
 		msg.ToolCalls = append(msg.ToolCalls, toolCall{ID: tc.ID, Type: "function", Function: functionCall{Name: tc.Name, Arguments: tc.Arguments}})
 	}
 	fr := finishReason(resp.FinishReason)
-	out := chatResponse{
+	out := chatAnswer{
 		ID: id, Object: "chat.completion", Created: created, Model: model,
-		Choices: []choice{{Index: 0, Message: &msg, FinishReason: &fr}},
+		Choices: []answerChoice{{Index: 0, Message: &msg, FinishReason: fr}},
 		Usage:   encodeUsage(resp.Usage),
 	}
 	b, _ := json.Marshal(out)

@@ -19,8 +19,11 @@ func (p *Provider) encodeChat(c *llm.Call, stream bool) []byte {
 		User:              r.User,
 		Stream:            stream,
 	}
-	if p.flavor == FlavorAzure {
+	switch p.flavor {
+	case FlavorAzure:
 		out.Model = "" // the deployment in the URL names the model
+	case FlavorMistral:
+		out.User = "" // refused as an extra input (422)
 	}
 	switch p.flavor {
 	case FlavorOpenAI, FlavorAzure:
@@ -42,16 +45,17 @@ func (p *Provider) encodeChat(c *llm.Call, stream bool) []byte {
 		// usage on its last chunk unasked and refuses unknown fields.
 		out.StreamOptions = &streamOptions{IncludeUsage: true}
 	}
-	out.Messages = make([]message, 0, len(r.Messages))
-	for i := range r.Messages {
-		out.Messages = append(out.Messages, encodeMessage(&r.Messages[i]))
-	}
+	out.Messages = p.encodeMessages(r.Messages)
 	for _, t := range r.Tools {
 		params := t.Parameters
 		if len(params) == 0 {
 			params = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		out.Tools = append(out.Tools, tool{Type: "function", Function: functionDef{Name: t.Name, Description: t.Description, Parameters: params}})
+		fd := functionDef{Name: t.Name, Description: t.Description, Parameters: params}
+		if t.Strict {
+			fd.Strict = &t.Strict
+		}
+		out.Tools = append(out.Tools, tool{Type: "function", Function: fd})
 	}
 	if tc := r.ToolChoice; tc != nil {
 		switch tc.Mode {
@@ -87,28 +91,73 @@ func (p *Provider) encodeChat(c *llm.Call, stream bool) []byte {
 	return b
 }
 
-// encodeMessage renders one canonical message. Text-only content is a
-// string; content with images is an array of parts.
+// encodeMessages renders the canonical messages. Tool results cannot
+// carry images in this API, so the images of a run of tool results follow
+// it in a user message.
+func (p *Provider) encodeMessages(msgs []llm.Message) []message {
+	out := make([]message, 0, len(msgs))
+	var images []contentPart // of the current run of tool results
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Role != llm.RoleTool && len(images) > 0 {
+			out = append(out, message{Role: "user", Content: content{IsParts: true, Parts: images}})
+			images = nil
+		}
+		if m.Role == llm.RoleTool {
+			tm := *m
+			tm.Content = nil
+			for _, part := range m.Content {
+				if part.Type == llm.PartImage {
+					images = append(images, imagePart(part.Image))
+				} else {
+					tm.Content = append(tm.Content, part)
+				}
+			}
+			m = &tm
+		}
+		em := encodeMessage(m)
+		if p.flavor == FlavorMistral && m.Role != llm.RoleTool {
+			em.Name = "" // only tool messages may have one (422 otherwise)
+		}
+		out = append(out, em)
+	}
+	if len(images) > 0 {
+		out = append(out, message{Role: "user", Content: content{IsParts: true, Parts: images}})
+	}
+	return out
+}
+
+func imagePart(im *llm.Image) contentPart {
+	return contentPart{Type: "image_url", ImageURL: &imageURL{URL: im.DataURL(), Detail: im.Detail}}
+}
+
+// encodeMessage renders one canonical message. Content of one text part
+// is a string; content with images or several text parts is an array of
+// parts (joining the texts would run them together).
 func encodeMessage(m *llm.Message) message {
 	out := message{Role: string(m.Role), Name: m.Name, ToolCallID: m.ToolCallID}
+	var parts []llm.Part // without empty texts, which the API refuses as parts
 	hasImage := false
 	for _, p := range m.Content {
 		hasImage = hasImage || p.Type == llm.PartImage
+		if p.Type == llm.PartImage || p.Text != "" {
+			parts = append(parts, p)
+		}
 	}
 	switch {
-	case hasImage:
+	case hasImage || len(parts) > 1:
 		out.Content.IsParts = true
-		for _, p := range m.Content {
+		for _, p := range parts {
 			if p.Type == llm.PartImage {
-				out.Content.Parts = append(out.Content.Parts, contentPart{Type: "image_url", ImageURL: &imageURL{URL: p.Image.DataURL(), Detail: p.Image.Detail}})
+				out.Content.Parts = append(out.Content.Parts, imagePart(p.Image))
 			} else {
 				out.Content.Parts = append(out.Content.Parts, contentPart{Type: "text", Text: p.Text})
 			}
 		}
-	case len(m.Content) == 0 && len(m.ToolCalls) > 0:
+	case len(parts) == 0 && len(m.ToolCalls) > 0:
 		out.Content.Null = true
-	default:
-		out.Content.Text = m.Text()
+	case len(parts) == 1:
+		out.Content.Text = parts[0].Text
 	}
 	for _, tc := range m.ToolCalls {
 		args := tc.Arguments

@@ -194,15 +194,19 @@ func DecodeError(resp *http.Response) *llm.ProviderError {
 			e.Type = env.Error.Type
 		}
 	} else {
-		// Mistral, Ollama and others sometimes answer {"message": ...},
-		// {"detail": ...} or {"error": "text"}.
+		// Mistral, Ollama and others answer {"message": ...} (a string,
+		// or Mistral's validation details as an object or array) with
+		// type and code beside it, {"detail": ...} or {"error": "text"}.
 		var alt struct {
-			Message string `json:"message"`
-			Detail  any    `json:"detail"`
-			Error   string `json:"error"`
+			Message json.RawMessage `json:"message"`
+			Detail  json.RawMessage `json:"detail"`
+			Error   json.RawMessage `json:"error"`
+			Type    json.RawMessage `json:"type"`
+			Code    json.RawMessage `json:"code"`
 		}
 		if json.Unmarshal(raw, &alt) == nil {
-			e.Message = firstNonEmpty(alt.Message, alt.Error, fmt.Sprint(alt.Detail))
+			e.Message = firstNonEmpty(jsonText(alt.Message), jsonText(alt.Error), jsonText(alt.Detail))
+			e.Type = firstNonEmpty(jsonText(alt.Code), jsonText(alt.Type))
 		}
 	}
 	e.Class = refineClass(e)
@@ -236,11 +240,32 @@ func isContextWindowMessage(m string) bool {
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
-		if v != "" && v != "<nil>" {
+		if v != "" {
 			return v
 		}
 	}
 	return ""
+}
+
+// jsonText returns a JSON string's text, or any other JSON value but
+// null compacted, bounded to 1 KiB.
+func jsonText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		var b bytes.Buffer
+		if json.Compact(&b, raw) != nil {
+			return ""
+		}
+		s = b.String()
+	}
+	if len(s) > 1<<10 {
+		s = s[:1<<10]
+	}
+	return s
 }
 
 // The phases of a call, which decide the class of a transport error.

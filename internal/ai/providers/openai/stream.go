@@ -17,20 +17,22 @@ type stream struct {
 	sse      *llm.SSEReader
 	pending  []llm.Event
 	started  bool
-	finished bool              // a finish_reason arrived
-	done     bool              // [DONE] arrived
-	tools    map[int]toolState // by the server's index
-	calls    int               // tool calls started
+	finished bool               // a finish_reason arrived
+	done     bool               // [DONE] arrived
+	tools    map[int]*toolState // by the server's index
+	calls    []*toolState       // in the order they started
+	lastKey  int                // the server's index of the last call started
 	err      error
 }
 
 type toolState struct {
-	idx int    // the canonical index
-	id  string // the call's id
+	idx     int    // the canonical index
+	id      string // the call's id
+	hasArgs bool   // some arguments arrived
 }
 
 func newStream(ctx context.Context, body io.ReadCloser) *stream {
-	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]toolState{}}
+	return &stream{ctx: ctx, body: body, sse: llm.NewSSEReader(body), tools: map[int]*toolState{}}
 }
 
 // Next implements llm.Stream.
@@ -89,8 +91,8 @@ func (s *stream) read() error {
 		s.pending = append(s.pending, llm.Event{Type: llm.EventStart, ID: c.ID, Model: c.Model})
 	}
 	for _, ch := range c.Choices {
-		if ch.Index != 0 || ch.Delta == nil {
-			continue
+		if ch.Index != 0 || ch.Delta == nil || s.finished {
+			continue // other choices (n is 1), and content after the finish
 		}
 		d := ch.Delta
 		if d.Content != nil && *d.Content != "" {
@@ -100,27 +102,23 @@ func (s *stream) read() error {
 			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: *d.Refusal})
 		}
 		for _, tc := range d.ToolCalls {
-			key := len(s.tools)
-			if tc.Index != nil {
-				key = *tc.Index
-			}
-			t, seen := s.tools[key]
-			// A new id at a known index is a new call (servers that send
-			// every call at index 0).
-			if !seen || tc.ID != "" && tc.ID != t.id {
-				t = toolState{idx: s.calls, id: tc.ID}
-				s.calls++
-				s.tools[key] = t
-				s.pending = append(s.pending, llm.Event{Type: llm.EventToolStart, Index: t.idx, ID: tc.ID, Name: tc.Function.Name})
-			}
+			t := s.toolFor(tc)
 			if tc.Function.Arguments != "" {
+				t.hasArgs = true
 				s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: tc.Function.Arguments})
 			}
 		}
 	}
 	for _, ch := range c.Choices {
-		if ch.Index == 0 && ch.FinishReason != nil && *ch.FinishReason != "" {
+		if ch.Index == 0 && ch.FinishReason != nil && *ch.FinishReason != "" && !s.finished {
 			s.finished = true
+			// A call without arguments has the empty object of them.
+			for _, t := range s.calls {
+				if !t.hasArgs {
+					t.hasArgs = true
+					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: "{}"})
+				}
+			}
 			s.pending = append(s.pending, llm.Event{Type: llm.EventFinish, Finish: decodeFinish(*ch.FinishReason)})
 		}
 	}
@@ -128,6 +126,29 @@ func (s *stream) read() error {
 		s.pending = append(s.pending, llm.Event{Type: llm.EventUsage, Usage: decodeUsage(c.Usage)})
 	}
 	return nil
+}
+
+// toolFor returns the call a tool-call delta belongs to, starting a new
+// one (and its EventToolStart) when the delta opens one: an index not seen
+// before, or a new id at a known index (servers that send every call at
+// index 0). A delta without an index continues the last call unless it
+// brings a new id.
+func (s *stream) toolFor(tc toolCall) *toolState {
+	key := s.lastKey
+	if tc.Index != nil {
+		key = *tc.Index
+	} else if len(s.calls) == 0 || tc.ID != "" && tc.ID != s.calls[len(s.calls)-1].id {
+		key = -1 - len(s.calls) // a key no server index takes
+	}
+	t, seen := s.tools[key]
+	if !seen || tc.ID != "" && tc.ID != t.id {
+		t = &toolState{idx: len(s.calls), id: tc.ID}
+		s.calls = append(s.calls, t)
+		s.tools[key] = t
+		s.pending = append(s.pending, llm.Event{Type: llm.EventToolStart, Index: t.idx, ID: tc.ID, Name: tc.Function.Name})
+	}
+	s.lastKey = key
+	return t
 }
 
 // Close implements llm.Stream.

@@ -26,7 +26,7 @@ type StreamWriter struct {
 // client asked for with stream_options.include_usage.
 func NewStreamWriter(w io.Writer, flush func(), id, model string, created int64, includeUsage bool) *StreamWriter {
 	head := []byte(`{"id":`)
-	head = strconv.AppendQuote(head, id)
+	head = appendJSONString(head, id)
 	head = append(head, `,"object":"chat.completion.chunk","created":`...)
 	head = strconv.AppendInt(head, created, 10)
 	head = append(head, `,"model":`...)
@@ -82,7 +82,7 @@ func (s *StreamWriter) choice(b []byte, delta, finish string) []byte {
 	if finish == "" {
 		b = append(b, "null"...)
 	} else {
-		b = strconv.AppendQuote(b, finish)
+		b = appendJSONString(b, finish)
 	}
 	b = append(b, `}],"usage":null}`+"\n\n"...)
 	return b

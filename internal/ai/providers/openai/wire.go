@@ -13,6 +13,8 @@ import (
 
 // chatRequest is a Chat Completions request body.
 type chatRequest struct {
+	// Model is empty (and left out) for Azure, whose URL names the
+	// deployment.
 	Model               string          `json:"model,omitempty"`
 	Messages            []message       `json:"messages"`
 	Tools               []tool          `json:"tools,omitempty"`
@@ -196,6 +198,34 @@ type chatResponse struct {
 	Choices           []choice `json:"choices"`
 	Usage             *usage   `json:"usage,omitempty"`
 	SystemFingerprint *string  `json:"system_fingerprint"`
+}
+
+// chatAnswer is the Chat Completions answer the gateway writes to its
+// clients: the fields OpenAI always sends are always there.
+type chatAnswer struct {
+	ID                string         `json:"id"`
+	Object            string         `json:"object"`
+	Created           int64          `json:"created"`
+	Model             string         `json:"model"`
+	Choices           []answerChoice `json:"choices"`
+	Usage             *usage         `json:"usage,omitempty"`
+	SystemFingerprint *string        `json:"system_fingerprint"`
+}
+
+type answerChoice struct {
+	Index        int            `json:"index"`
+	Message      *answerMessage `json:"message"`
+	FinishReason string         `json:"finish_reason"`
+	Logprobs     *struct{}      `json:"logprobs"`
+}
+
+// answerMessage is the assistant message of an answer; refusal is null
+// when the model did not refuse, as OpenAI sends it.
+type answerMessage struct {
+	Role      string     `json:"role"`
+	Content   content    `json:"content"`
+	Refusal   *string    `json:"refusal"`
+	ToolCalls []toolCall `json:"tool_calls,omitempty"`
 }
 
 type choice struct {

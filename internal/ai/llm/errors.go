@@ -1,6 +1,8 @@
 package llm
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -159,4 +161,29 @@ func parseDelay(v string, unit time.Duration) (d time.Duration, ok bool) {
 // Errorf returns a ProviderError of class c wrapping a formatted error.
 func Errorf(c Class, format string, args ...any) *ProviderError {
 	return &ProviderError{Class: c, Err: fmt.Errorf(format, args...)}
+}
+
+// TransportError classifies a failed send (afterHead false) or a failed
+// read of the answer (afterHead true): the caller's context ending is
+// returned as is (context.Canceled: the client went away), a deadline or
+// a network timeout is ClassTimeout, other failures are ClassConnect
+// before the head and ClassBadResponse after it. A *ProviderError passes
+// through unchanged.
+func TransportError(ctx context.Context, err error, afterHead bool) error {
+	if ctx.Err() == context.Canceled {
+		return ctx.Err()
+	}
+	var pe *ProviderError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	class := ClassConnect
+	if afterHead {
+		class = ClassBadResponse
+	}
+	var t interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &t) && t.Timeout() {
+		class = ClassTimeout
+	}
+	return &ProviderError{Class: class, Err: err}
 }

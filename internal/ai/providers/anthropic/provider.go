@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,7 +57,7 @@ func (p *Provider) Chat(ctx context.Context, c *llm.Call) (*llm.Response, error)
 	defer resp.Body.Close()
 	var out messageResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&out); err != nil {
-		return nil, transportError(ctx, err, true)
+		return nil, llm.TransportError(ctx, err, true)
 	}
 	return decodeResponse(&out), nil
 }
@@ -91,7 +90,7 @@ func (p *Provider) send(ctx context.Context, c *llm.Call, stream bool) (*http.Re
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, err, false)
+		return nil, llm.TransportError(ctx, err, false)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
@@ -296,24 +295,4 @@ func classify(e *llm.ProviderError) llm.Class {
 		}
 	}
 	return e.Class
-}
-
-// transportError classifies a failed send (afterHead false) or body read.
-func transportError(ctx context.Context, err error, afterHead bool) error {
-	if ctx.Err() == context.Canceled {
-		return ctx.Err()
-	}
-	var pe *llm.ProviderError
-	if errors.As(err, &pe) {
-		return pe
-	}
-	class := llm.ClassConnect
-	if afterHead {
-		class = llm.ClassBadResponse
-	}
-	var t interface{ Timeout() bool }
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &t) && t.Timeout() {
-		class = llm.ClassTimeout
-	}
-	return &llm.ProviderError{Class: class, Err: err}
 }

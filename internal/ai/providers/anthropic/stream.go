@@ -55,7 +55,7 @@ func (s *stream) read() error {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF // a stream must end with message_stop
 		}
-		return transportError(s.ctx, &llm.ProviderError{Class: llm.ClassBadResponse, Err: err}, true)
+		return llm.TransportError(s.ctx, &llm.ProviderError{Class: llm.ClassBadResponse, Err: err}, true)
 	}
 	var e streamEvent
 	if err := json.Unmarshal(ev.Data, &e); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,7 +97,7 @@ func (p *Provider) Chat(ctx context.Context, c *llm.Call) (*llm.Response, error)
 	defer resp.Body.Close()
 	var out chatResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&out); err != nil {
-		return nil, transportError(ctx, err, phaseRead)
+		return nil, llm.TransportError(ctx, err, true)
 	}
 	return decodeChatResponse(&out)
 }
@@ -135,7 +134,7 @@ func (p *Provider) Embed(ctx context.Context, c *llm.EmbedCall) (*llm.Embeddings
 		} `json:"usage"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(&out); err != nil {
-		return nil, transportError(ctx, err, phaseRead)
+		return nil, llm.TransportError(ctx, err, true)
 	}
 	vecs := make([][]float64, len(c.Request.Input))
 	for _, d := range out.Data {
@@ -173,7 +172,7 @@ func (p *Provider) send(ctx context.Context, op, model, key string, body []byte)
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, err, phaseConnect)
+		return nil, llm.TransportError(ctx, err, false)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
@@ -266,36 +265,4 @@ func jsonText(raw json.RawMessage) string {
 		s = s[:1<<10]
 	}
 	return s
-}
-
-// The phases of a call, which decide the class of a transport error.
-const (
-	phaseConnect = iota // before a response head
-	phaseRead           // while reading the body
-)
-
-// transportError classifies a failed send or read: the caller's context
-// ending is reported as is; a deadline is a timeout; the rest is a
-// connection failure (before the head) or a broken answer (after).
-func transportError(ctx context.Context, err error, when int) error {
-	if ctx.Err() == context.Canceled {
-		return ctx.Err()
-	}
-	var pe *llm.ProviderError
-	if errors.As(err, &pe) {
-		return pe
-	}
-	class := llm.ClassConnect
-	if when == phaseRead {
-		class = llm.ClassBadResponse
-	}
-	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		class = llm.ClassTimeout
-	}
-	return &llm.ProviderError{Class: class, Err: err}
-}
-
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
 }

@@ -62,7 +62,7 @@ func (s *stream) read() error {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return transportError(s.ctx, &llm.ProviderError{Class: llm.ClassBadResponse, Err: err}, phaseRead)
+		return llm.TransportError(s.ctx, &llm.ProviderError{Class: llm.ClassBadResponse, Err: err}, true)
 	}
 	if string(ev.Data) == "[DONE]" {
 		s.done = true

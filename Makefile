@@ -3,7 +3,7 @@ BIN     := bin/sluice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build build-go console console-test run test test-short vet lint fmt bench fuzz clean
+.PHONY: all build build-go console console-test node-sdks run test test-short vet lint fmt bench fuzz clean
 
 all: build
 
@@ -33,8 +33,16 @@ console-test: console
 run: build
 	./$(BIN) serve --config sluice.yaml
 
+# The official Node SDKs for the AI gateway's Node test (lockfile).
+node-sdks:
+	@if command -v npm >/dev/null; then \
+		cd internal/ai/testdata/node && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }; \
+	else \
+		echo "make: npm not found: the Node SDK test will skip"; \
+	fi
+
 # Every test, with the race detector. This is what CI runs (via .ci/run).
-test: vet
+test: vet console node-sdks
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 test-short:

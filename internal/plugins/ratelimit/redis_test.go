@@ -195,7 +195,7 @@ routes:
     match: { paths: ["/"] }
     upstream: u
     plugins:
-      rate-limit: { limit: 5, window: 1h, by: route, redis_prefix: %q }
+      rate-limit: { limit: 5, window: 1h, by: route, redis_prefix: %q, redis_timeout: 2s }
 `, redistest.Addr(), u.URL, prefix)
 	a, b := gatewaytest.Start(t, yaml), gatewaytest.Start(t, yaml)
 	allowed := 0

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
+	"github.com/sluicegw/sluice/internal/jsonenc"
 )
 
 // StreamWriter renders canonical stream events as Chat Completions chunks
@@ -36,56 +37,63 @@ func NewStreamWriter(w io.Writer, flush func(), id, model string, created int64,
 }
 
 // Event writes ev. Usage events are remembered for the final usage chunk.
+// The chunk is encoded straight into the writer's buffer: no allocation
+// per event once the buffer has grown.
 func (s *StreamWriter) Event(ev llm.Event) error {
 	b := s.buf[:0]
+	finish := ""
 	switch ev.Type {
 	case llm.EventStart:
-		b = s.choice(b, `{"role":"assistant","content":""}`, "")
+		b = append(s.open(b), `{"role":"assistant","content":""}`...)
 	case llm.EventText:
-		b = s.choice(b, string(appendJSONString(append([]byte(nil), `{"content":`...), ev.Text))+"}", "")
+		b = append(s.open(b), `{"content":`...)
+		b = append(appendJSONString(b, ev.Text), '}')
 	case llm.EventToolStart:
-		d := append([]byte(nil), `{"tool_calls":[{"index":`...)
-		d = strconv.AppendInt(d, int64(ev.Index), 10)
-		d = append(d, `,"id":`...)
-		d = appendJSONString(d, ev.ID)
-		d = append(d, `,"type":"function","function":{"name":`...)
-		d = appendJSONString(d, ev.Name)
-		d = append(d, `,"arguments":""}}]}`...)
-		b = s.choice(b, string(d), "")
+		b = append(s.open(b), `{"tool_calls":[{"index":`...)
+		b = strconv.AppendInt(b, int64(ev.Index), 10)
+		b = append(b, `,"id":`...)
+		b = appendJSONString(b, ev.ID)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = appendJSONString(b, ev.Name)
+		b = append(b, `,"arguments":""}}]}`...)
 		s.tools++
 	case llm.EventToolArgs:
-		d := append([]byte(nil), `{"tool_calls":[{"index":`...)
-		d = strconv.AppendInt(d, int64(ev.Index), 10)
-		d = append(d, `,"function":{"arguments":`...)
-		d = appendJSONString(d, ev.Text)
-		d = append(d, `}}]}`...)
-		b = s.choice(b, string(d), "")
+		b = append(s.open(b), `{"tool_calls":[{"index":`...)
+		b = strconv.AppendInt(b, int64(ev.Index), 10)
+		b = append(b, `,"function":{"arguments":`...)
+		b = appendJSONString(b, ev.Text)
+		b = append(b, `}}]}`...)
 	case llm.EventFinish:
-		b = s.choice(b, `{}`, finishReason(ev.Finish))
+		b = append(s.open(b), `{}`...)
+		finish = finishReason(ev.Finish)
 	case llm.EventUsage:
 		s.usage = ev.Usage
 		return nil
 	default:
 		return nil
 	}
+	b = s.close(b, finish)
 	s.buf = b
 	return s.write(b)
 }
 
-// choice appends one SSE event holding a chunk with a single choice.
-func (s *StreamWriter) choice(b []byte, delta, finish string) []byte {
+// open appends the start of an SSE event holding a chunk with a single
+// choice, up to its delta.
+func (s *StreamWriter) open(b []byte) []byte {
 	b = append(b, "data: "...)
 	b = append(b, s.head...)
-	b = append(b, `[{"index":0,"delta":`...)
-	b = append(b, delta...)
+	return append(b, `[{"index":0,"delta":`...)
+}
+
+// close appends the rest of the event after the delta.
+func (s *StreamWriter) close(b []byte, finish string) []byte {
 	b = append(b, `,"logprobs":null,"finish_reason":`...)
 	if finish == "" {
 		b = append(b, "null"...)
 	} else {
 		b = appendJSONString(b, finish)
 	}
-	b = append(b, `}],"usage":null}`+"\n\n"...)
-	return b
+	return append(b, `}],"usage":null}`+"\n\n"...)
 }
 
 // Done writes the usage chunk (when the client asked for it) and the
@@ -139,8 +147,6 @@ func (s *StreamWriter) write(b []byte) error {
 	return nil
 }
 
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
-}
+// appendJSONString appends s as a JSON string (invalid UTF-8 replaced,
+// so the output is always valid JSON).
+func appendJSONString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }

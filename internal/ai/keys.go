@@ -3,6 +3,7 @@ package ai
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +60,7 @@ func newPool(reg *Registry, provider string, keys []string) *pool {
 // every key is cooling down, in which case wait is how long until the
 // first one recovers. A pool without keys yields "" (keyless providers
 // such as a local Ollama).
-func (p *pool) pick(now time.Time, tried map[int]bool) (key string, idx int, wait time.Duration, ok bool) {
+func (p *pool) pick(now time.Time, tried keySet) (key string, idx int, wait time.Duration, ok bool) {
 	n := len(p.keys)
 	if n == 0 {
 		return "", -1, 0, true
@@ -68,7 +69,7 @@ func (p *pool) pick(now time.Time, tried map[int]bool) (key string, idx int, wai
 	soonest := time.Duration(1<<63 - 1)
 	for i := 0; i < n; i++ {
 		j := (start + i) % n
-		if tried[j] {
+		if tried.has(j) {
 			continue
 		}
 		until := p.state[j].coolUntil.Load()
@@ -115,3 +116,18 @@ func (p *pool) succeeded(idx int) {
 		p.state[idx].failures.Store(0)
 	}
 }
+
+// keySet is the set of key indexes one request has tried on a target (a
+// request tries at most maxKeysPerCall keys, so 64 bits are plenty; keys
+// past the 64th are never marked).
+type keySet uint64
+
+func (s keySet) has(i int) bool { return i < 64 && s&(1<<i) != 0 }
+
+func (s *keySet) add(i int) {
+	if i >= 0 && i < 64 {
+		*s |= 1 << i
+	}
+}
+
+func (s keySet) len() int { return bits.OnesCount64(uint64(s)) }

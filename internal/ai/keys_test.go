@@ -16,7 +16,7 @@ func TestKeyPoolCooldownAndRecovery(t *testing.T) {
 
 	seen := map[string]int{}
 	for i := 0; i < 4; i++ {
-		k, _, _, ok := p.pick(now, nil)
+		k, _, _, ok := p.pick(now, 0)
 		if !ok {
 			t.Fatal("no key")
 		}
@@ -29,44 +29,44 @@ func TestKeyPoolCooldownAndRecovery(t *testing.T) {
 	// k1 is rate limited for 30 s: only k2 is used meanwhile.
 	p.cool(0, now, 30*time.Second)
 	for i := 0; i < 3; i++ {
-		if k, _, _, _ := p.pick(now.Add(10*time.Second), nil); k != "k2" {
+		if k, _, _, _ := p.pick(now.Add(10*time.Second), 0); k != "k2" {
 			t.Fatalf("a cooling key was picked: %s", k)
 		}
 	}
 	// Both cooling: no key, and the wait until the first recovers.
 	p.cool(1, now, 50*time.Second)
-	if _, _, wait, ok := p.pick(now.Add(10*time.Second), nil); ok || wait != 20*time.Second {
+	if _, _, wait, ok := p.pick(now.Add(10*time.Second), 0); ok || wait != 20*time.Second {
 		t.Fatalf("all cooling: ok=%v wait=%v, want false and 20s", ok, wait)
 	}
 	// k1 recovers by itself.
-	if k, _, _, ok := p.pick(now.Add(31*time.Second), nil); !ok || k != "k1" {
+	if k, _, _, ok := p.pick(now.Add(31*time.Second), 0); !ok || k != "k1" {
 		t.Fatalf("after the cooldown: %q %v", k, ok)
 	}
 
 	// Rejected credentials: 1 min, then 2 min on the next rejection.
 	later := now.Add(time.Hour)
 	p.authFailed(0, later, time.Minute)
-	if _, _, wait, ok := p.pick(later, map[int]bool{1: true}); ok || wait != time.Minute {
+	if _, _, wait, ok := p.pick(later, keySet(1 << 1)); ok || wait != time.Minute {
 		t.Fatalf("first rejection: ok=%v wait=%v", ok, wait)
 	}
 	later = later.Add(2 * time.Minute)
 	p.authFailed(0, later, time.Minute)
-	if _, _, wait, _ := p.pick(later, map[int]bool{1: true}); wait != 2*time.Minute {
+	if _, _, wait, _ := p.pick(later, keySet(1 << 1)); wait != 2*time.Minute {
 		t.Fatalf("second rejection cools for %v, want 2m", wait)
 	}
 	p.succeeded(0)
 	later = later.Add(3 * time.Minute)
 	p.authFailed(0, later, time.Minute)
-	if _, _, wait, _ := p.pick(later, map[int]bool{1: true}); wait != time.Minute {
+	if _, _, wait, _ := p.pick(later, keySet(1 << 1)); wait != time.Minute {
 		t.Fatalf("after a success the streak restarts: %v", wait)
 	}
 
 	// A reload builds a new pool: the cooldown is kept for the same key.
 	p2 := newPool(reg, "prov", []string{"k2", "k1"})
-	if k, _, _, _ := p2.pick(later, nil); k != "k2" {
+	if k, _, _, _ := p2.pick(later, 0); k != "k2" {
 		t.Fatalf("the rebuilt pool picked the cooling key %s", k)
 	}
-	if k, _, _, _ := p2.pick(later, nil); k != "k2" {
+	if k, _, _, _ := p2.pick(later, 0); k != "k2" {
 		t.Fatalf("the rebuilt pool picked the cooling key %s", k)
 	}
 }

@@ -58,7 +58,7 @@ models:
 	for _, m := range chain {
 	targets:
 		for _, t := range m.order() {
-			tried := map[int]bool{}
+			var tried keySet
 			failures := 0
 			for {
 				key, idx, wait, ok := t.provider.keys.pick(time.Now(), tried)
@@ -70,7 +70,7 @@ models:
 					lastRetryAfter = wait
 					continue targets
 				}
-				tried[idx] = true
+				tried.add(idx)
 				start := time.Now()
 				span, callCtx := startSpan(ctx, op, t, len(x.Attempts)+1)
 				err := do(callCtx, t.provider, t.model, key)
@@ -100,7 +100,7 @@ models:
 					continue models // a fallback model may have a larger window
 				case llm.ClassAuth:
 					t.provider.keys.authFailed(idx, now, authCoolBase)
-					if len(tried) < min(len(t.provider.keys.keys), maxKeysPerCall) {
+					if tried.len() < min(len(t.provider.keys.keys), maxKeysPerCall) {
 						continue // the next key, at once
 					}
 					continue targets
@@ -111,7 +111,7 @@ models:
 					}
 					t.provider.keys.cool(idx, now, cool)
 					lastRetryAfter = pe.RetryAfter
-					if len(tried) < min(len(t.provider.keys.keys), maxKeysPerCall) {
+					if tried.len() < min(len(t.provider.keys.keys), maxKeysPerCall) {
 						continue
 					}
 					continue targets
@@ -130,7 +130,7 @@ models:
 				case <-ctx.Done():
 					return served{}, errClientGone
 				}
-				clear(tried) // the same key may be used again after a pause
+				tried = 0 // the same key may be used again after a pause
 			}
 		}
 	}

@@ -46,18 +46,18 @@ func TestKeyPoolCooldownAndRecovery(t *testing.T) {
 	// Rejected credentials: 1 min, then 2 min on the next rejection.
 	later := now.Add(time.Hour)
 	p.authFailed(0, later, time.Minute)
-	if _, _, wait, ok := p.pick(later, keySet(1 << 1)); ok || wait != time.Minute {
+	if _, _, wait, ok := p.pick(later, keySet(1<<1)); ok || wait != time.Minute {
 		t.Fatalf("first rejection: ok=%v wait=%v", ok, wait)
 	}
 	later = later.Add(2 * time.Minute)
 	p.authFailed(0, later, time.Minute)
-	if _, _, wait, _ := p.pick(later, keySet(1 << 1)); wait != 2*time.Minute {
+	if _, _, wait, _ := p.pick(later, keySet(1<<1)); wait != 2*time.Minute {
 		t.Fatalf("second rejection cools for %v, want 2m", wait)
 	}
 	p.succeeded(0)
 	later = later.Add(3 * time.Minute)
 	p.authFailed(0, later, time.Minute)
-	if _, _, wait, _ := p.pick(later, keySet(1 << 1)); wait != time.Minute {
+	if _, _, wait, _ := p.pick(later, keySet(1<<1)); wait != time.Minute {
 		t.Fatalf("after a success the streak restarts: %v", wait)
 	}
 

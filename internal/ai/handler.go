@@ -123,15 +123,8 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchan
 	rt.account(x, srv, resp.Usage, false)
 	endSpan(srv, resp, resp.Usage, resp.FinishReason, "")
 	out := encodeAnswer(f, resp, x.ID, req.Model, time.Now().Unix())
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(out)))
-	setServedBy(h, srv)
-	exchange.SetGatewayHeaders(h, x)
-	w.WriteHeader(http.StatusOK)
-	n, _ := w.Write(out)
-	x.Status, x.BytesOut = http.StatusOK, int64(n)
-	return nil
+	setServedBy(w.Header(), srv)
+	return writeJSON(w, x, out)
 }
 
 // afterAI hands the request's usage (as accounted in x) to the hooks.
@@ -207,20 +200,13 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, x *exchange.
 	rt.account(x, srv, resp.Usage, false)
 	endSpan(srv, nil, resp.Usage, "", "")
 	out := openai.EncodeEmbeddings(resp, req.Model, req.EncodingFormat)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(out)))
-	setServedBy(h, srv)
-	exchange.SetGatewayHeaders(h, x)
-	w.WriteHeader(http.StatusOK)
-	n, _ := w.Write(out)
-	x.Status, x.BytesOut = http.StatusOK, int64(n)
-	return nil
+	setServedBy(w.Header(), srv)
+	return writeJSON(w, x, out)
 }
 
 // listModels serves GET /models: the route's model names.
 func (rt *Route) listModels(w http.ResponseWriter, x *exchange.Exchange) error {
-	return rt.writeJSON(w, x, openai.EncodeModels(rt.modelNames(), rt.g.created))
+	return writeJSON(w, x, openai.EncodeModels(rt.modelNames(), rt.g.created))
 }
 
 // getModel serves GET /models/{name}.
@@ -228,10 +214,11 @@ func (rt *Route) getModel(w http.ResponseWriter, x *exchange.Exchange, name stri
 	if !rt.offers(name) {
 		return modelNotFound(name)
 	}
-	return rt.writeJSON(w, x, openai.EncodeModel(name, rt.g.created))
+	return writeJSON(w, x, openai.EncodeModel(name, rt.g.created))
 }
 
-func (rt *Route) writeJSON(w http.ResponseWriter, x *exchange.Exchange, out []byte) error {
+// writeJSON sends a complete 200 JSON answer with the gateway's headers.
+func writeJSON(w http.ResponseWriter, x *exchange.Exchange, out []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out)))

@@ -227,11 +227,15 @@ func BenchmarkAIGateway(b *testing.B) {
 // stream. gw-KB/stream is the gateway's share (through-gateway minus
 // direct; split into gw-heap-KB and gw-stack-KB); total-KB/stream counts
 // client, gateway and mock. AIBENCH_HEAP_PROFILE=file writes the heap
-// profile of the streams held through the gateway.
+// profile of the streams held through the gateway, AIBENCH_GOROUTINES=file
+// their goroutines' stacks.
 //
 //	go test -run '^$' -bench AIOpenStreams -benchtime 1x ./internal/ai/
 func BenchmarkAIOpenStreams(b *testing.B) {
 	const n = 1000
+	if os.Getenv("AIBENCH_HEAP_PROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, for an exact account
+	}
 	mock := llmmock.New(llmmock.Config{Chunks: 20, FlushEach: true})
 	mock.Hold(3) // role/message_start and one or two text events
 	e := startBench(b, mock)
@@ -319,8 +323,13 @@ func holdStreams(b *testing.B, e *benchEnv, c benchCall, n int) usage {
 		time.Sleep(10 * time.Millisecond)
 	}
 	mem := inUse()
-	if path := os.Getenv("AIBENCH_HEAP_PROFILE"); path != "" && strings.HasPrefix(c.url, e.g.URL) {
-		writeHeapProfile(b, path)
+	if strings.HasPrefix(c.url, e.g.URL) {
+		if path := os.Getenv("AIBENCH_HEAP_PROFILE"); path != "" {
+			writeProfile(b, "heap", 0, path)
+		}
+		if path := os.Getenv("AIBENCH_GOROUTINES"); path != "" {
+			writeProfile(b, "goroutine", 2, path)
+		}
 	}
 
 	// Let the held streams finish: hand the mock a fresh hold for the
@@ -335,15 +344,16 @@ func holdStreams(b *testing.B, e *benchEnv, c benchCall, n int) usage {
 	return mem
 }
 
-// writeHeapProfile writes the live heap to path (AIBENCH_HEAP_PROFILE:
-// where the memory of the open streams goes).
-func writeHeapProfile(b *testing.B, path string) {
+// writeProfile writes a profile of the held streams to path: the live
+// heap (AIBENCH_HEAP_PROFILE: where their memory goes) or the goroutines'
+// stacks (AIBENCH_GOROUTINES, as text: where each waits).
+func writeProfile(b *testing.B, name string, debug int, path string) {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+	if err := pprof.Lookup(name).WriteTo(f, debug); err != nil {
 		b.Fatal(err)
 	}
 }

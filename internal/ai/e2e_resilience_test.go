@@ -136,8 +136,18 @@ func TestAIRetryAfterHonoured(t *testing.T) {
 // TestAIStreamBrokenMidway checks that a provider cutting a stream (or
 // sending an error in it) gives the client a terminal error event, which
 // the SDKs raise, never a clean end; and the log says so.
-func TestAIStreamBrokenMidway(t *testing.T) {
-	e := startAI(t, "", "", "")
+// transports runs f with the mock providers over cleartext HTTP/1.1
+// (h1client: the relay reads on the request's goroutine) and over TLS
+// with HTTP/2 (net/http: the relay uses a reader goroutine).
+func transports(t *testing.T, f func(t *testing.T, overTLS bool)) {
+	t.Run("cleartext", func(t *testing.T) { f(t, false) })
+	t.Run("tls", func(t *testing.T) { f(t, true) })
+}
+
+func TestAIStreamBrokenMidway(t *testing.T) { transports(t, testAIStreamBrokenMidway) }
+
+func testAIStreamBrokenMidway(t *testing.T, overTLS bool) {
+	e := startAIOver(t, overTLS, "", "", "")
 	for _, tc := range []struct {
 		name  string
 		reply testkit.LLMReply
@@ -188,7 +198,11 @@ func TestAIStreamBrokenMidway(t *testing.T) {
 // TestAIStreamKeepaliveAndNoBuffering checks that events reach the client
 // as the provider sends them, and that a quiet stream gets keepalives.
 func TestAIStreamKeepaliveAndNoBuffering(t *testing.T) {
-	e := startAI(t, "", "", "  keepalive: 1s")
+	transports(t, testAIStreamKeepaliveAndNoBuffering)
+}
+
+func testAIStreamKeepaliveAndNoBuffering(t *testing.T, overTLS bool) {
+	e := startAIOver(t, overTLS, "", "", "  keepalive: 1s")
 	e.oa.Push(testkit.LLMReply{Text: "slow words here", Chunks: 3, ChunkDelay: 1500 * time.Millisecond})
 	conn, err := net.Dial("tcp", e.g.Addr)
 	if err != nil {
@@ -228,7 +242,11 @@ func TestAIStreamKeepaliveAndNoBuffering(t *testing.T) {
 // TestAIClientDisconnectCancelsProvider checks that a client going away
 // mid-stream cancels the provider request at once.
 func TestAIClientDisconnectCancelsProvider(t *testing.T) {
-	e := startAI(t, "", "", "")
+	transports(t, testAIClientDisconnectCancelsProvider)
+}
+
+func testAIClientDisconnectCancelsProvider(t *testing.T, overTLS bool) {
+	e := startAIOver(t, overTLS, "", "", "")
 	e.oa.Push(testkit.LLMReply{Text: "a b c d e f g h i j", Chunks: 10, ChunkDelay: 500 * time.Millisecond})
 	c, cancel := context.WithCancel(context.Background())
 	stream := e.openai.Chat.Completions.NewStreaming(c, openai.ChatCompletionNewParams{Model: "gpt", Messages: hello()})
@@ -252,4 +270,42 @@ func TestAIClientDisconnectCancelsProvider(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("no client_closed in the log: %v", e.g.AccessLog())
+}
+
+// TestAIStreamIdleTimeout checks that a provider going quiet mid-stream
+// for longer than ai.stream_idle_timeout ends the stream with a terminal
+// error (keepalives to the client do not count as the provider's
+// events), logged as the provider's timeout.
+func TestAIStreamIdleTimeout(t *testing.T) { transports(t, testAIStreamIdleTimeout) }
+
+func testAIStreamIdleTimeout(t *testing.T, overTLS bool) {
+	e := startAIOver(t, overTLS, "", "", "  stream_idle_timeout: 2s\n  keepalive: 1s")
+	e.oa.Push(testkit.LLMReply{Text: "a b c d", Chunks: 4, StallAfter: 2})
+	start := time.Now()
+	stream := e.openai.Chat.Completions.NewStreaming(ctx(t), openai.ChatCompletionNewParams{Model: "gpt", Messages: hello()})
+	n := 0
+	for stream.Next() {
+		n++
+	}
+	elapsed := time.Since(start)
+	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "provider_stream_broken") {
+		t.Fatalf("stream error = %v after %d chunks", err, n)
+	}
+	if n == 0 || elapsed < 2*time.Second || elapsed > 15*time.Second {
+		t.Fatalf("%d chunks, ended after %v; want some chunks, then the end after the 2s idle limit", n, elapsed)
+	}
+	var line map[string]any
+	for _, l := range e.g.AccessLog() {
+		if l["code"] == "provider_stream_broken" {
+			line = l
+		}
+	}
+	if line == nil {
+		t.Fatalf("no provider_stream_broken in the log: %v", e.g.AccessLog())
+	}
+	as, _ := line["attempts"].([]any)
+	last, _ := as[len(as)-1].(map[string]any)
+	if last["code"] != "provider_timeout" || !strings.Contains(fmt.Sprint(last["error"]), "mid-stream") {
+		t.Fatalf("last attempt %v, want a mid-stream provider_timeout", last)
+	}
 }

@@ -34,8 +34,22 @@ const aiKey = "sk-alice-test"
 // startAI runs a gateway whose models are: gpt (openai provider "oa"),
 // claude (anthropic provider "an"), plus extra YAML models/providers.
 func startAI(t *testing.T, extraProviders, extraModels, extra string) *aiEnv {
+	return startAIOver(t, false, extraProviders, extraModels, extra)
+}
+
+// startAIOver is startAI with the mock providers on HTTPS and HTTP/2 when
+// overTLS (the providers trust them with tls.ca_file): provider calls then
+// go through net/http's transport rather than h1client.
+func startAIOver(t *testing.T, overTLS bool, extraProviders, extraModels, extra string) *aiEnv {
 	t.Helper()
-	e := &aiEnv{oa: testkit.StartMockLLM(t, "openai"), an: testkit.StartMockLLM(t, "anthropic")}
+	start, oaTLS, anTLS := testkit.StartMockLLM, "", ""
+	if overTLS {
+		start = testkit.StartMockLLMTLS
+	}
+	e := &aiEnv{oa: start(t, "openai"), an: start(t, "anthropic")}
+	if overTLS {
+		oaTLS, anTLS = fmt.Sprintf(", tls: { ca_file: %q }", e.oa.CAFile), fmt.Sprintf(", tls: { ca_file: %q }", e.an.CAFile)
+	}
 	yaml := fmt.Sprintf(`
 routes:
   - name: ai
@@ -49,8 +63,8 @@ consumers:
       - { type: key-auth, key: %q }
 ai:
   providers:
-    - { name: oa, type: openai, base_url: %q, api_keys: ["sk-oa-1"] }
-    - { name: an, type: anthropic, base_url: %q, api_keys: ["sk-an-1"] }
+    - { name: oa, type: openai, base_url: %q, api_keys: ["sk-oa-1"]%s }
+    - { name: an, type: anthropic, base_url: %q, api_keys: ["sk-an-1"]%s }
 %s
   models:
     - { name: gpt, targets: [{ provider: oa, model: gpt-4o }] }
@@ -60,7 +74,7 @@ ai:
     "oa/gpt-4o": { input: 2.5, output: 10 }
     "an/claude-sonnet-4-5": { input: 3, output: 15, cached_input: 0.3 }
 %s
-`, aiKey, e.oa.URL+"/v1", e.an.URL, extraProviders, extraModels, extra)
+`, aiKey, e.oa.URL+"/v1", oaTLS, e.an.URL, anTLS, extraProviders, extraModels, extra)
 	e.g = gatewaytest.Start(t, yaml)
 	e.openai = openai.NewClient(openaiopt.WithBaseURL(e.g.URL+"/v1/"), openaiopt.WithAPIKey(aiKey), openaiopt.WithMaxRetries(0))
 	e.anthropic = anthropic.NewClient(anthropicopt.WithBaseURL(e.g.URL), anthropicopt.WithAPIKey(aiKey), anthropicopt.WithMaxRetries(0))

@@ -39,26 +39,43 @@ func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, x *exchange.Excha
 	p := x.Path
 	switch {
 	case strings.HasSuffix(p, "/chat/completions"):
-		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatOpenAI, hooks) })
+		if err := needMethod(r, "POST"); err != nil {
+			return err
+		}
+		return rt.chat(w, r, x, formatOpenAI, hooks)
 	case strings.HasSuffix(p, "/messages"):
-		return rt.needMethod(r, "POST", func() error { return rt.chat(w, r, x, formatAnthropic, hooks) })
+		if err := needMethod(r, "POST"); err != nil {
+			return err
+		}
+		return rt.chat(w, r, x, formatAnthropic, hooks)
 	case strings.HasSuffix(p, "/embeddings"):
-		return rt.needMethod(r, "POST", func() error { return rt.embeddings(w, r, x, hooks) })
+		if err := needMethod(r, "POST"); err != nil {
+			return err
+		}
+		return rt.embeddings(w, r, x, hooks)
 	case strings.HasSuffix(p, "/models"):
-		return rt.needMethod(r, "GET", func() error { return rt.listModels(w, x) })
+		if err := needMethod(r, "GET"); err != nil {
+			return err
+		}
+		return rt.listModels(w, x)
 	case strings.Contains(p, "/models/"):
-		return rt.needMethod(r, "GET", func() error { return rt.getModel(w, x, p[strings.LastIndex(p, "/models/")+len("/models/"):]) })
+		if err := needMethod(r, "GET"); err != nil {
+			return err
+		}
+		return rt.getModel(w, x, p[strings.LastIndex(p, "/models/")+len("/models/"):])
 	}
 	return gwerr.Newf(gwerr.NoRoute, nil, "No AI endpoint at this path; use /chat/completions, /messages, /embeddings or /models.")
 }
 
-func (rt *Route) needMethod(r *http.Request, method string, serve func() error) error {
+// needMethod refuses a request whose method the endpoint does not serve
+// (GET endpoints serve HEAD too).
+func needMethod(r *http.Request, method string) error {
 	if r.Method != method && !(method == "GET" && r.Method == "HEAD") {
 		e := gwerr.Newf(gwerr.BadRequest, nil, "Use %s for this endpoint.", method)
 		e.Status = http.StatusMethodNotAllowed
 		return e
 	}
-	return serve()
+	return nil
 }
 
 // readBody reads the whole request body up to the configured limit.
@@ -82,32 +99,52 @@ func (rt *Route) readBody(r *http.Request, x *exchange.Exchange) ([]byte, error)
 	return body, nil
 }
 
-// chat serves Chat Completions and Messages, streamed or not.
+// chat serves Chat Completions and Messages, streamed or not. The work
+// is split so that the goroutine of a long stream holds only small frames
+// (see stream).
 func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, f format, hooks Hooks) error {
-	body, err := rt.readBody(r, x)
+	req, info, err := rt.admit(r, x, f, hooks)
 	if err != nil {
 		return err
 	}
-	req, err := decodeRequest(f, body)
-	if err != nil {
-		return err
-	}
-	if !rt.offers(req.Model) {
-		return modelNotFound(req.Model)
-	}
-	// Only a model the route offers is recorded: metrics label by it.
-	x.AI.Model, x.AI.Stream = req.Model, req.Stream
-	if hooks != nil {
-		info := &llm.Info{Consumer: x.Consumer, Model: req.Model, Chat: req, EstimatedInput: llm.EstimateInput(req)}
-		if err := hooks.BeforeAI(info); err != nil {
-			return err
-		}
+	if info != nil {
 		defer afterAI(hooks, info, x)
 	}
 	chain := rt.g.chain(req.Model)
 	if req.Stream {
 		return rt.stream(w, r, x, f, req, chain)
 	}
+	return rt.answer(w, r, x, f, req, chain)
+}
+
+// admit reads and decodes a chat request and lets the plugins check it.
+// info is what they saw, for AfterAI (nil without hooks).
+func (rt *Route) admit(r *http.Request, x *exchange.Exchange, f format, hooks Hooks) (*llm.Request, *llm.Info, error) {
+	body, err := rt.readBody(r, x)
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := decodeRequest(f, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !rt.offers(req.Model) {
+		return nil, nil, modelNotFound(req.Model)
+	}
+	// Only a model the route offers is recorded: metrics label by it.
+	x.AI.Model, x.AI.Stream = req.Model, req.Stream
+	if hooks == nil {
+		return req, nil, nil
+	}
+	info := &llm.Info{Consumer: x.Consumer, Model: req.Model, Chat: req, EstimatedInput: llm.EstimateInput(req)}
+	if err := hooks.BeforeAI(info); err != nil {
+		return nil, nil, err
+	}
+	return req, info, nil
+}
+
+// answer serves a chat that is not streamed.
+func (rt *Route) answer(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, f format, req *llm.Request, chain []*model) error {
 	var resp *llm.Response
 	srv, err := rt.run(r.Context(), x, "chat", chain, func(ctx context.Context, p *provider, model, key string) error {
 		ctx, cancel := context.WithTimeout(ctx, rt.g.cfg.Timeout.D())

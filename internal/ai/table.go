@@ -7,6 +7,7 @@
 package ai
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/sluicegw/sluice/internal/ai/providers/gemini"
 	"github.com/sluicegw/sluice/internal/ai/providers/openai"
 	"github.com/sluicegw/sluice/internal/config"
+	"github.com/sluicegw/sluice/internal/h1client"
 	"github.com/sluicegw/sluice/internal/store"
 )
 
@@ -126,7 +128,16 @@ func Build(cfg *config.AI, reg *Registry, opts Options) (*Gateway, error) {
 			errs = append(errs, fmt.Errorf("ai provider %q: type %q is not supported", pc.Name, pc.Type))
 			continue
 		}
-		a, err := f(pc, llm.Options{Client: opts.Client})
+		client := opts.Client
+		if pc.TLS != nil {
+			tc, err := pc.TLS.ClientConfig()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("ai provider %q: %w", pc.Name, err))
+				continue
+			}
+			client = newClient(tc)
+		}
+		a, err := f(pc, llm.Options{Client: client})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ai provider %q: %w", pc.Name, err))
 			continue
@@ -153,18 +164,28 @@ func Build(cfg *config.AI, reg *Registry, opts Options) (*Gateway, error) {
 }
 
 // NewClient returns the HTTP client for provider calls: pooled keep-alive
-// connections, HTTP/2 where the provider offers it, bounded dial and TLS
-// times, no overall timeout (each call's context bounds it). Its HTTP/1
-// connections have 2 KiB buffers rather than 4: they are held for as long
-// as a stream is open, requests are small, and the stream readers above
-// bring their own buffer (large reads bypass the connection's).
-func NewClient() *http.Client {
+// connections, no redirects followed, no proxy from the environment
+// (base_url from config is where requests go), no overall timeout (each
+// call's context bounds it). Cleartext providers (self-hosted model
+// servers, usually next to the gateway) are served by h1client: the call
+// runs on the request's goroutine, a held stream costs a connection and
+// its 4 KiB read buffer, and the stream relay can send keepalives and
+// notice silences without a goroutine of its own. TLS providers go
+// through net/http's transport, which multiplexes streams over HTTP/2
+// where the provider offers it.
+func NewClient() *http.Client { return newClient(nil) }
+
+// newClient is NewClient with TLS settings for https providers (nil: the
+// defaults).
+func newClient(tc *tls.Config) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = tc
 	t.ReadBufferSize, t.WriteBufferSize = 2<<10, 2<<10
 	t.MaxIdleConnsPerHost = 64
 	t.ResponseHeaderTimeout = 0
-	t.Proxy = nil // base_url from config is where requests go
-	return &http.Client{Transport: traceTransport{t}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	t.Proxy = nil
+	h1 := &h1client.Transport{Fallback: t, MaxIdlePerHost: 64}
+	return &http.Client{Transport: traceTransport{h1}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // order returns m's targets in a weighted random order: the first is

@@ -343,6 +343,9 @@ type Provider struct {
 	Region string `yaml:"region" json:"region"`
 	// Headers are sent on every request to the provider.
 	Headers map[string]string `yaml:"headers" json:"headers"`
+	// TLS configures how an https base_url is verified (a private CA, a
+	// server name); nil means the system roots.
+	TLS *UpstreamTLS `yaml:"tls" json:"tls"`
 }
 
 // Model is a model name clients send, served by weighted provider targets

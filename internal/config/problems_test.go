@@ -372,7 +372,7 @@ func TestParseProblems(t *testing.T) {
 			yaml: yamlLines(
 				"ai:",
 				"  providers:",
-				`    - {name: oa, type: openai, api_keys: [""], region: us-east-1}`,
+				`    - {name: oa, type: openai, base_url: "http://127.0.0.1:8000", api_keys: [""], region: us-east-1, tls: {insecure_skip_verify: true}}`,
 				"    - {name: az, type: azure}",
 				"    - {name: br, type: bedrock}",
 				"    - {name: x, type: claude}",
@@ -392,6 +392,7 @@ func TestParseProblems(t *testing.T) {
 			want: []string{
 				`test.yaml:3: ai.providers[0].region: only used by bedrock providers`,
 				`test.yaml:3: ai.providers[0].api_keys[0]: an API key must not be empty`,
+				`test.yaml:3: ai.providers[0].tls: only used with an https base_url; got "http://127.0.0.1:8000"`,
 				`test.yaml:4: ai.providers[1].base_url: required by azure providers`,
 				`test.yaml:5: ai.providers[2].region: required by bedrock providers, like us-east-1`,
 				`test.yaml:6: ai.providers[3].type: "claude" is not a valid provider type; use openai, azure, anthropic, gemini, mistral, ollama, openai-compatible or bedrock`,

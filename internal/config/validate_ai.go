@@ -84,6 +84,9 @@ func (v *validator) provider(path string, pr *Provider, names map[string]string)
 			v.addf(joinKey(path+".headers", h), "%s is not a valid header name", quoteShort(h))
 		}
 	}
+	if pr.TLS != nil && strings.HasPrefix(strings.ToLower(pr.BaseURL), "http://") {
+		v.addf(path+".tls", "only used with an https base_url; got %s", quoteShort(pr.BaseURL))
+	}
 }
 
 func (v *validator) model(path string, m *Model, providers, models map[string]string) {

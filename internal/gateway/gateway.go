@@ -175,13 +175,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 		return gwerr.Newf(gwerr.NotImplemented, errors.New("route has no upstream"), "This route has no upstream.")
 	}
 	if rt.Plugins != nil {
-		rq.chain = rt.Plugins
-		rq.pc = plugin.Ctx{W: w, R: r, X: x, Route: rt.Name}
-		if err := rt.Plugins.RunAccess(&rq.pc); err != nil {
+		if err := runAccess(w, r, rq, rt); err != nil {
 			return err
-		}
-		if c := rq.pc.Consumer; c != nil {
-			r.Header["X-Consumer-Name"] = []string{c.Name}
 		}
 	}
 	if rt.AI != nil {
@@ -190,6 +185,27 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 		}
 		return rt.AI.Serve(w, r, x, nil)
 	}
+	return g.forward(w, r, rq, rt, path, m.Prefix, trusted)
+}
+
+// runAccess runs the route's plugins' access phase.
+func runAccess(w http.ResponseWriter, r *http.Request, rq *request, rt *snapshot.Route) error {
+	rq.chain = rt.Plugins
+	rq.pc = plugin.Ctx{W: w, R: r, X: &rq.x, Route: rt.Name}
+	if err := rt.Plugins.RunAccess(&rq.pc); err != nil {
+		return err
+	}
+	if c := rq.pc.Consumer; c != nil {
+		r.Header["X-Consumer-Name"] = []string{c.Name}
+	}
+	return nil
+}
+
+// forward proxies a request to its route's upstream. It is apart from
+// serve so that its large frame is on the stack only for proxied requests
+// (an AI stream held for minutes keeps a small stack).
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rq *request, rt *snapshot.Route, path, prefix string, trusted bool) error {
+	x := &rq.x
 	out := proxy.Outbound{
 		Path:         path,
 		PreserveHost: rt.PreserveHost,
@@ -200,7 +216,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rq *request, s *
 		Consumer:     x.Consumer,
 	}
 	if rt.StripPath {
-		out.Path = router.StripPrefix(path, m.Prefix)
+		out.Path = router.StripPrefix(path, prefix)
 	}
 	if rq.chain != nil {
 		out.Response = &rq.pc

@@ -210,18 +210,40 @@ func (c *conn) setup() {
 // serveRequest reads, dispatches and answers one request. It reports
 // whether the connection stays open for another.
 func (c *conn) serveRequest() bool {
+	cancel, ok := c.nextRequest()
+	if !ok {
+		return false
+	}
+	w := &c.resp
+	c.watchStart(c.body.done, cancel)
+	handled := c.callHandler(w, &c.req)
+	cancel()
+	c.watchStop()
+	w.handlerDone = true
+	if c.hijacked || !handled {
+		return false
+	}
+	w.finish()
+	return c.keepGoing()
+}
+
+// nextRequest reads and parses the next request head into c.req and
+// readies the response. It is apart from serveRequest so that its large
+// frame is not on the stack while the handler runs (a long-held stream's
+// goroutine stack stays small).
+func (c *conn) nextRequest() (context.CancelFunc, bool) {
 	start, end, perr, ok := c.readHead()
 	if perr != nil {
 		c.refuse(perr)
-		return false
+		return nil, false
 	}
 	if !ok {
-		return false
+		return nil, false
 	}
 	raw := c.rbuf[start:end]
 	if c.requests == 0 && c.srv.H2C && bytes.HasPrefix(raw, h2Preface) {
 		c.handOff(&prefixConn{Conn: c.rwc, prefix: bytes.Clone(c.rbuf[start:c.w])})
-		return false
+		return nil, false
 	}
 	c.requests++
 	clear(c.reqHeader)
@@ -229,7 +251,7 @@ func (c *conn) serveRequest() bool {
 	h := &c.head
 	if perr := c.parser.parse(raw, h, &c.url, c.reqHeader); perr != nil {
 		c.refuse(perr)
-		return false
+		return nil, false
 	}
 	c.r = end
 
@@ -259,19 +281,8 @@ func (c *conn) serveRequest() bool {
 		r.Body, r.ContentLength = &c.body, h.contentLength
 	}
 	c.req = *r.WithContext(ctx)
-	w := &c.resp
-	w.reset(h.minor, h.method == http.MethodHead, !keepAlive)
-
-	c.watchStart(c.body.done, cancel)
-	handled := c.callHandler(w, &c.req)
-	cancel()
-	c.watchStop()
-	w.handlerDone = true
-	if c.hijacked || !handled {
-		return false
-	}
-	w.finish()
-	return c.keepGoing()
+	c.resp.reset(h.minor, h.method == http.MethodHead, !keepAlive)
+	return cancel, true
 }
 
 // keepGoing decides, after a response, whether the connection serves

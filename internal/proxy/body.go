@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/httpwire"
 )
 
 // replayBody forwards a client request body while keeping its first bytes
@@ -122,7 +124,7 @@ func (e *clientWriteError) Unwrap() error { return e.err }
 // held back, while a body that arrives whole is written in one go. Each
 // wait for upstream bytes is bounded by idle. It returns the bytes written
 // and an error that is either a *clientWriteError or an upstream read error.
-func copyResponseBody(w http.ResponseWriter, c net.Conn, r *bufio.Reader, rh *respHead, idle time.Duration) (int64, error) {
+func copyResponseBody(w http.ResponseWriter, c net.Conn, r *bufio.Reader, rh *httpwire.Head, idle time.Duration) (int64, error) {
 	bc := bodyCopier{w: w, c: c, r: r, idle: idle}
 	bc.fl, _ = w.(http.Flusher)
 	err := bc.copy(rh)
@@ -140,9 +142,9 @@ type bodyCopier struct {
 	pending bool // bytes written to w since the last flush
 }
 
-func (bc *bodyCopier) copy(rh *respHead) error {
+func (bc *bodyCopier) copy(rh *httpwire.Head) error {
 	switch {
-	case rh.chunked:
+	case rh.Chunked:
 		for {
 			size, err := bc.chunkSize()
 			if err != nil {
@@ -165,7 +167,7 @@ func (bc *bodyCopier) copy(rh *respHead) error {
 				return err
 			}
 		}
-	case rh.untilClose:
+	case rh.UntilClose:
 		for {
 			if err := bc.fill(); err != nil {
 				if err == io.EOF {
@@ -178,7 +180,7 @@ func (bc *bodyCopier) copy(rh *respHead) error {
 			}
 		}
 	default:
-		for remaining := rh.contentLength; remaining > 0; {
+		for remaining := rh.ContentLength; remaining > 0; {
 			if err := bc.fill(); err != nil {
 				return unexpected(err)
 			}
@@ -258,35 +260,7 @@ func (bc *bodyCopier) chunkSize() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var size int64
-	digits := 0
-	for _, ch := range line {
-		var d byte
-		switch {
-		case ch >= '0' && ch <= '9':
-			d = ch - '0'
-		case ch >= 'a' && ch <= 'f':
-			d = ch - 'a' + 10
-		case ch >= 'A' && ch <= 'F':
-			d = ch - 'A' + 10
-		case ch == ';' || ch == ' ' || ch == '\t':
-			if digits == 0 {
-				return 0, fmt.Errorf("%w: bad chunk size", errBadResponse)
-			}
-			return size, nil
-		default:
-			return 0, fmt.Errorf("%w: bad chunk size", errBadResponse)
-		}
-		digits++
-		if digits > 15 {
-			return 0, fmt.Errorf("%w: chunk size too large", errBadResponse)
-		}
-		size = size<<4 | int64(d)
-	}
-	if digits == 0 {
-		return 0, fmt.Errorf("%w: bad chunk size", errBadResponse)
-	}
-	return size, nil
+	return httpwire.ChunkSize(line)
 }
 
 // crlf consumes the line end after chunk data.
@@ -317,8 +291,8 @@ func (bc *bodyCopier) trailer() error {
 
 // discardBody reads and drops a response body (to reuse the connection
 // after a retried status). It reports whether the connection may be reused.
-func discardBody(c net.Conn, r *bufio.Reader, rh *respHead, idle time.Duration) bool {
-	if rh.untilClose || rh.close || rh.contentLength > 64<<10 {
+func discardBody(c net.Conn, r *bufio.Reader, rh *httpwire.Head, idle time.Duration) bool {
+	if rh.UntilClose || rh.Close || rh.ContentLength > 64<<10 {
 		return false
 	}
 	_, err := copyResponseBody(discardWriter{}, c, r, rh, idle)

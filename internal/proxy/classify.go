@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/httpwire"
 )
 
 // phase is the step of an upstream exchange where a failure happened. The
@@ -25,7 +26,7 @@ const (
 )
 
 // errBadResponse marks a response that is not valid HTTP/1.x.
-var errBadResponse = errors.New("malformed response")
+var errBadResponse = httpwire.ErrMalformed
 
 // errClientBody marks a failure to read the client's request body while
 // forwarding it: the client's fault, not the upstream's.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/httpwire"
 	"github.com/sluicegw/sluice/internal/upstream"
 )
 
@@ -76,7 +77,7 @@ var ErrClientGone = gwerr.New(gwerr.ClientClosed, nil)
 // state is the per-request scratch space, pooled.
 type state struct {
 	body    replayBody
-	head    respHead
+	head    httpwire.Head
 	header  http.Header
 	ct      connTokens
 	tried   [8]*upstream.Target

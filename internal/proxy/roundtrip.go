@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
+	"github.com/sluicegw/sluice/internal/httpwire"
 	"github.com/sluicegw/sluice/internal/upstream"
 )
 
@@ -66,13 +67,13 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	}
 
 	rh := &st.head
-	att.Status = rh.status
+	att.Status = rh.Status
 	att.Duration = time.Since(start)
-	t.Report(upstream.Result{Failed: rh.status >= 500, Latency: att.Duration})
+	t.Report(upstream.Result{Failed: rh.Status >= 500, Latency: att.Duration})
 	x.AddAttempt(att)
-	x.Status = rh.status
+	x.Status = rh.Status
 
-	if mayRetryStatus && b.RetryOnStatus.Has(rh.status) {
+	if mayRetryStatus && b.RetryOnStatus.Has(rh.Status) {
 		if cw.stop() && discardBody(c.Conn, c.R, rh, b.Read) {
 			c.SetDeadline(time.Time{})
 			t.Pool.Put(c)
@@ -84,7 +85,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	}
 	x.UpstreamTime = att.Duration
 
-	if rh.upgrade {
+	if rh.Upgrade {
 		cw.stop()
 		return relayUpgrade(w, r, x, o, st, c)
 	}
@@ -95,9 +96,9 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	}
 	exchange.SetGatewayHeaders(h, x)
 	if o.Response != nil {
-		o.Response.BeforeResponse(rh.status, h)
+		o.Response.BeforeResponse(rh.Status, h)
 	}
-	w.WriteHeader(rh.status)
+	w.WriteHeader(rh.Status)
 	n, err := copyResponseBody(w, c.Conn, c.R, rh, b.Read)
 	x.BytesOut = n
 	if err != nil {
@@ -115,7 +116,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	}
 	// The connection goes back to the pool only if the client watcher can
 	// no longer touch it.
-	if !cw.stop() || rh.close {
+	if !cw.stop() || rh.Close {
 		c.Close()
 	} else {
 		c.SetDeadline(time.Time{})
@@ -160,7 +161,7 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 		werr = c.W.Flush()
 	}
 	clear(st.header)
-	err := readHead(c.R, st.header, r.Method, &st.head)
+	err := httpwire.ReadHead(c.R, st.header, r.Method, &st.head)
 	if err == nil {
 		// A target may answer early (say 413) and stop reading the body:
 		// its answer counts even though the body write failed.

@@ -10,14 +10,12 @@ package snapshot
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"hash"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/sluicegw/sluice/internal/ai"
@@ -226,28 +224,17 @@ func backend(u *config.Upstream, up *upstream.Upstream, tc *tls.Config) *proxy.B
 	return b
 }
 
-// upstreamTLS builds the client TLS config for an upstream's https targets.
+// upstreamTLS builds the client TLS config for an upstream's https
+// targets (HTTP/1.1: the proxy's engine speaks it).
 func upstreamTLS(u *config.Upstream) (*tls.Config, error) {
 	if u.TLS == nil {
 		return nil, nil
 	}
-	c := &tls.Config{
-		ServerName:         u.TLS.ServerName,
-		InsecureSkipVerify: u.TLS.InsecureSkipVerify, //nolint:gosec // an explicit, documented opt-in
-		NextProtos:         []string{"http/1.1"},
-		ClientSessionCache: tls.NewLRUClientSessionCache(256),
+	c, err := u.TLS.ClientConfig()
+	if err != nil {
+		return nil, err
 	}
-	if u.TLS.CAFile != "" {
-		pem, err := os.ReadFile(u.TLS.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificates found", u.TLS.CAFile)
-		}
-		c.RootCAs = pool
-	}
+	c.NextProtos = []string{"http/1.1"}
 	return c, nil
 }
 

@@ -2,10 +2,13 @@ package testkit
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +43,9 @@ type LLMReply struct {
 	// CutAfter, when > 0, closes the connection after that many stream
 	// events, without a clean end.
 	CutAfter int
+	// StallAfter, when > 0, makes the stream go quiet after that many
+	// events until the client leaves.
+	StallAfter int
 	// StreamError, when set, is sent as an in-stream error event after the
 	// text, and the stream ends.
 	StreamError string
@@ -74,6 +80,9 @@ type MockLLM struct {
 	URL     string
 	Kind    string
 	Default LLMReply
+	// CAFile is, for a mock started with StartMockLLMTLS, a PEM file of
+	// the certificate to trust (a provider's tls.ca_file).
+	CAFile string
 
 	t     testing.TB
 	srv   *httptest.Server
@@ -89,6 +98,24 @@ func StartMockLLM(t testing.TB, kind string) *MockLLM {
 	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
 	m.URL = m.srv.URL
 	t.Cleanup(m.srv.Close)
+	return m
+}
+
+// StartMockLLMTLS starts a mock provider serving HTTPS, with HTTP/2 as the
+// public providers do; its certificate is in CAFile.
+func StartMockLLMTLS(t testing.TB, kind string) *MockLLM {
+	t.Helper()
+	m := &MockLLM{t: t, Kind: kind}
+	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(m.serve))
+	m.srv.EnableHTTP2 = true
+	m.srv.StartTLS()
+	m.URL = m.srv.URL
+	t.Cleanup(m.srv.Close)
+	m.CAFile = filepath.Join(t.TempDir(), "mock-ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: m.srv.Certificate().Raw})
+	if err := os.WriteFile(m.CAFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
 
@@ -153,11 +180,11 @@ func (m *MockLLM) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/embeddings"):
 		m.embeddings(w, req, rep)
 	case m.Kind == "anthropic" && stream:
-		m.anthropicStream(w, model, rep)
+		m.anthropicStream(w, r.Context().Done(), model, rep)
 	case m.Kind == "anthropic":
 		writeJSON(w, anthropicMessage(model, rep))
 	case stream:
-		m.openaiStream(w, model, req, rep)
+		m.openaiStream(w, r.Context().Done(), model, req, rep)
 	default:
 		writeJSON(w, openaiCompletion(model, rep))
 	}
@@ -261,6 +288,11 @@ func (s *sseWriter) send(event, data string) bool {
 		s.cut()
 		return false
 	}
+	if s.rep.StallAfter > 0 && s.n >= s.rep.StallAfter {
+		<-s.ctx
+		s.dead = true
+		return false
+	}
 	if s.n > 0 && s.rep.ChunkDelay > 0 {
 		select {
 		case <-time.After(s.rep.ChunkDelay):
@@ -293,10 +325,10 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func (m *MockLLM) openaiStream(w http.ResponseWriter, model string, req LLMRequest, rep LLMReply) {
+func (m *MockLLM) openaiStream(w http.ResponseWriter, done <-chan struct{}, model string, req LLMRequest, rep LLMReply) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(200)
-	s := &sseWriter{w: w, rep: rep}
+	s := &sseWriter{w: w, rep: rep, ctx: done}
 	created := time.Now().Unix()
 	chunk := func(delta map[string]any, finish any) string {
 		return mustJSON(map[string]any{"id": "chatcmpl-mock123", "object": "chat.completion.chunk", "created": created, "model": model,
@@ -403,10 +435,10 @@ func anthropicUsage(u LLMUsage) map[string]any {
 		"cache_creation_input_tokens": u.CacheWrite, "cache_read_input_tokens": u.Cached, "service_tier": "standard"}
 }
 
-func (m *MockLLM) anthropicStream(w http.ResponseWriter, model string, rep LLMReply) {
+func (m *MockLLM) anthropicStream(w http.ResponseWriter, done <-chan struct{}, model string, rep LLMReply) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(200)
-	s := &sseWriter{w: w, rep: rep}
+	s := &sseWriter{w: w, rep: rep, ctx: done}
 	startUsage := anthropicUsage(rep.Usage)
 	startUsage["output_tokens"] = 1
 	if !s.send("message_start", mustJSON(map[string]any{"type": "message_start", "message": map[string]any{

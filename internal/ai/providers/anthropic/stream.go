@@ -57,8 +57,15 @@ func (s *stream) read() error {
 		}
 		return llm.TransportError(s.ctx, &llm.ProviderError{Class: llm.ClassBadResponse, Err: err}, true)
 	}
+	return s.event(ev.Data)
+}
+
+// event turns one event into pending events. It is apart from read so
+// that its large frame is not on the stack while read waits for the
+// provider (a held stream's goroutine stack stays small).
+func (s *stream) event(data []byte) error {
 	var e streamEvent
-	if err := json.Unmarshal(ev.Data, &e); err != nil {
+	if err := json.Unmarshal(data, &e); err != nil {
 		return llm.Errorf(llm.ClassBadResponse, "anthropic: bad stream event: %v", err)
 	}
 	if !s.started {

@@ -71,8 +71,15 @@ func (s *stream) read() error {
 		}
 		return nil
 	}
+	return s.chunk(ev.Data)
+}
+
+// chunk turns one chunk into pending events. It is apart from read so
+// that its large frame is not on the stack while read waits for the
+// provider (a held stream's goroutine stack stays small).
+func (s *stream) chunk(data []byte) error {
 	var c chunk
-	if err := json.Unmarshal(ev.Data, &c); err != nil {
+	if err := json.Unmarshal(data, &c); err != nil {
 		return llm.Errorf(llm.ClassBadResponse, "openai: bad stream chunk: %v", err)
 	}
 	if c.Error != nil {

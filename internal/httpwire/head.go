@@ -1,4 +1,7 @@
-package proxy
+// Package httpwire parses HTTP/1.x responses off the wire for the
+// gateway's own clients: the proxy's upstream exchanges and the AI
+// gateway's provider calls.
+package httpwire
 
 import (
 	"bufio"
@@ -11,27 +14,27 @@ import (
 	"strings"
 )
 
-// respHead is the parsed head of an upstream response. The header fields go
-// straight into the client response's header map; respHead keeps what the
-// proxy itself needs for framing and connection reuse.
-type respHead struct {
-	status        int
-	contentLength int64 // -1 when unknown
-	chunked       bool
-	untilClose    bool // the body ends when the upstream closes
-	close         bool // the connection cannot be reused after this response
-	upgrade       bool // 101 Switching Protocols
+// ErrMalformed marks a response that is not valid HTTP/1.x.
+var ErrMalformed = errors.New("malformed response")
+
+// Head is the parsed head of a response. The header fields go into a
+// header map; Head keeps what a client needs for framing and connection
+// reuse.
+type Head struct {
+	Status        int
+	ContentLength int64 // -1 when unknown
+	Chunked       bool
+	UntilClose    bool // the body ends when the server closes
+	Close         bool // the connection cannot be reused after this response
+	Upgrade       bool // 101 Switching Protocols
 }
 
-// maxHeadBytes bounds an upstream response head; it must fit the pooled
-// connection's read buffer.
-const maxHeadBytes = 16 << 10
-
-// readHead reads one response head (skipping 1xx interim responses other
-// than 101) from r into h, which must be empty. It fails with errBadResponse
+// ReadHead reads one response head (skipping 1xx interim responses other
+// than 101) from r into h, which must be empty. The head must fit r's
+// buffer. It fails with ErrMalformed
 // for anything that is not HTTP/1.x, and with the read error (io.EOF,
 // a reset, a timeout) when the head did not arrive whole.
-func readHead(r *bufio.Reader, h http.Header, method string, rh *respHead) error {
+func ReadHead(r *bufio.Reader, h http.Header, method string, rh *Head) error {
 	for {
 		head, err := peekHead(r)
 		if err != nil {
@@ -40,21 +43,21 @@ func readHead(r *bufio.Reader, h http.Header, method string, rh *respHead) error
 		if err := parseHead(head, h, rh); err != nil {
 			return err
 		}
-		if rh.status >= 200 || rh.status == http.StatusSwitchingProtocols {
+		if rh.Status >= 200 || rh.Status == http.StatusSwitchingProtocols {
 			break
 		}
 		clear(h) // interim response: 100 Continue, 103 Early Hints
 	}
 	switch {
-	case rh.status == http.StatusSwitchingProtocols:
-		rh.upgrade, rh.close = true, true
-		rh.contentLength = 0
-	case method == http.MethodHead || rh.status == http.StatusNoContent || rh.status == http.StatusNotModified:
-		rh.contentLength, rh.chunked, rh.untilClose = 0, false, false
-	case rh.chunked:
-		rh.contentLength = -1
-	case rh.contentLength < 0:
-		rh.untilClose, rh.close = true, true
+	case rh.Status == http.StatusSwitchingProtocols:
+		rh.Upgrade, rh.Close = true, true
+		rh.ContentLength = 0
+	case method == http.MethodHead || rh.Status == http.StatusNoContent || rh.Status == http.StatusNotModified:
+		rh.ContentLength, rh.Chunked, rh.UntilClose = 0, false, false
+	case rh.Chunked:
+		rh.ContentLength = -1
+	case rh.ContentLength < 0:
+		rh.UntilClose, rh.Close = true, true
 	}
 	return nil
 }
@@ -67,7 +70,7 @@ func peekHead(r *bufio.Reader) (string, error) {
 	for {
 		if _, err := r.Peek(need); err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
-				return "", fmt.Errorf("%w: response head larger than %d bytes", errBadResponse, maxHeadBytes)
+				return "", fmt.Errorf("%w: response head larger than %d bytes", ErrMalformed, r.Size())
 			}
 			if r.Buffered() > 0 && errors.Is(err, io.EOF) {
 				return "", io.ErrUnexpectedEOF
@@ -81,12 +84,9 @@ func peekHead(r *bufio.Reader) (string, error) {
 			return head, nil
 		}
 		if len(b) >= 5 && !bytes.HasPrefix(b, []byte("HTTP/")) {
-			return "", fmt.Errorf("%w: response does not start with HTTP/", errBadResponse)
+			return "", fmt.Errorf("%w: response does not start with HTTP/", ErrMalformed)
 		}
 		need = len(b) + 1
-		if need > maxHeadBytes {
-			return "", fmt.Errorf("%w: response head larger than %d bytes", errBadResponse, maxHeadBytes)
-		}
 	}
 }
 
@@ -111,18 +111,18 @@ func headEnd(b []byte) int {
 }
 
 // parseHead parses a status line and header fields.
-func parseHead(head string, h http.Header, rh *respHead) error {
+func parseHead(head string, h http.Header, rh *Head) error {
 	line, rest := nextLine(head)
 	// HTTP/1.x SP 3DIGIT [SP reason]
 	if len(line) < 12 || line[:7] != "HTTP/1." || (line[7] != '1' && line[7] != '0') || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
-		return fmt.Errorf("%w: bad status line %.40q", errBadResponse, line)
+		return fmt.Errorf("%w: bad status line %.40q", ErrMalformed, line)
 	}
 	status, err := strconv.Atoi(line[9:12])
 	if err != nil || status < 100 {
-		return fmt.Errorf("%w: bad status code %.40q", errBadResponse, line)
+		return fmt.Errorf("%w: bad status code %.40q", ErrMalformed, line)
 	}
-	*rh = respHead{status: status, contentLength: -1, close: line[7] == '0'}
+	*rh = Head{Status: status, ContentLength: -1, Close: line[7] == '0'}
 	http10 := line[7] == '0'
 
 	n := strings.Count(rest, "\n")
@@ -134,30 +134,30 @@ func parseHead(head string, h http.Header, rh *respHead) error {
 			break
 		}
 		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || !validToken(line[:colon]) {
-			return fmt.Errorf("%w: bad header line %.40q", errBadResponse, line)
+		if colon <= 0 || !ValidToken(line[:colon]) {
+			return fmt.Errorf("%w: bad header line %.40q", ErrMalformed, line)
 		}
 		key := http.CanonicalHeaderKey(line[:colon])
 		val := strings.Trim(line[colon+1:], " \t")
 		if !validValue(val) {
-			return fmt.Errorf("%w: bad value for header %s", errBadResponse, key)
+			return fmt.Errorf("%w: bad value for header %s", ErrMalformed, key)
 		}
 		switch key {
 		case "Content-Length":
 			cl, err := strconv.ParseInt(val, 10, 64)
-			if err != nil || cl < 0 || val[0] == '+' || (rh.contentLength >= 0 && rh.contentLength != cl) {
-				return fmt.Errorf("%w: bad Content-Length %.40q", errBadResponse, val)
+			if err != nil || cl < 0 || val[0] == '+' || (rh.ContentLength >= 0 && rh.ContentLength != cl) {
+				return fmt.Errorf("%w: bad Content-Length %.40q", ErrMalformed, val)
 			}
-			rh.contentLength = cl
+			rh.ContentLength = cl
 		case "Transfer-Encoding":
 			// The final coding decides the framing (RFC 9112 §6.3).
 			last := val
 			if i := strings.LastIndexByte(val, ','); i >= 0 {
 				last = strings.TrimSpace(val[i+1:])
 			}
-			rh.chunked = strings.EqualFold(last, "chunked")
-			if !rh.chunked {
-				rh.untilClose = true
+			rh.Chunked = strings.EqualFold(last, "chunked")
+			if !rh.Chunked {
+				rh.UntilClose = true
 			}
 			continue
 		case "Connection":
@@ -176,9 +176,9 @@ func parseHead(head string, h http.Header, rh *respHead) error {
 		vals = append(vals, val)
 		h[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	if rh.chunked || rh.untilClose {
+	if rh.Chunked || rh.UntilClose {
 		// A Transfer-Encoding overrides any Content-Length (RFC 9112 §6.3).
-		rh.contentLength = -1
+		rh.ContentLength = -1
 		delete(h, "Content-Length")
 	}
 	if connection != "" {
@@ -186,10 +186,10 @@ func parseHead(head string, h http.Header, rh *respHead) error {
 			tok = strings.TrimSpace(tok)
 			switch {
 			case strings.EqualFold(tok, "close"):
-				rh.close = true
+				rh.Close = true
 			case strings.EqualFold(tok, "keep-alive"):
 				if http10 {
-					rh.close = false
+					rh.Close = false
 				}
 			case strings.EqualFold(tok, "upgrade"):
 			case tok != "":
@@ -213,8 +213,8 @@ func nextLine(s string) (line, rest string) {
 	return line, rest
 }
 
-// validToken reports whether s is an RFC 9110 token (a field name).
-func validToken(s string) bool {
+// ValidToken reports whether s is an RFC 9110 token (a field name).
+func ValidToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !tokenChar[s[i]] {
 			return false
@@ -247,3 +247,37 @@ var tokenChar = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// ChunkSize parses a chunk-size line (its line end removed), ignoring
+// chunk extensions.
+func ChunkSize(line []byte) (int64, error) {
+	var size int64
+	digits := 0
+	for _, ch := range line {
+		var d byte
+		switch {
+		case ch >= '0' && ch <= '9':
+			d = ch - '0'
+		case ch >= 'a' && ch <= 'f':
+			d = ch - 'a' + 10
+		case ch >= 'A' && ch <= 'F':
+			d = ch - 'A' + 10
+		case ch == ';' || ch == ' ' || ch == '\t':
+			if digits == 0 {
+				return 0, fmt.Errorf("%w: bad chunk size", ErrMalformed)
+			}
+			return size, nil
+		default:
+			return 0, fmt.Errorf("%w: bad chunk size", ErrMalformed)
+		}
+		digits++
+		if digits > 15 {
+			return 0, fmt.Errorf("%w: chunk size too large", ErrMalformed)
+		}
+		size = size<<4 | int64(d)
+	}
+	if digits == 0 {
+		return 0, fmt.Errorf("%w: bad chunk size", ErrMalformed)
+	}
+	return size, nil
+}

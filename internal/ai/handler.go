@@ -111,10 +111,16 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, x *exchange.Exchan
 		defer afterAI(hooks, info, x)
 	}
 	chain := rt.g.chain(req.Model)
-	if req.Stream {
-		return rt.stream(w, r, x, f, req, chain)
+	if !req.Stream {
+		return rt.answer(w, r, x, f, req, chain)
 	}
-	return rt.answer(w, r, x, f, req, chain)
+	// A stream: the attempts until a first event, then the relay (see
+	// stream.go).
+	op, srv, err := rt.open(r, x, req, chain)
+	if err != nil {
+		return err
+	}
+	return rt.startRelay(w, x, f, req, srv, op).run(r)
 }
 
 // admit reads and decodes a chat request and lets the plugins check it.

@@ -25,22 +25,16 @@ type opened struct {
 	hooks  *h1client.Hooks
 }
 
-// stream serves a streamed chat. The attempts (keys, retries, fallbacks)
-// cover everything up to the provider's first event; from then on the
-// answer is relayed event by event, and a failure becomes a terminal
-// error event in the client's format.
+// A streamed chat is served in steps (see chat): the attempts (keys,
+// retries, fallbacks) cover everything up to the provider's first event
+// (open); from then on the answer is relayed event by event (startRelay,
+// relay.run), and a failure becomes a terminal error event in the
+// client's format.
 //
 // A stream is held for as long as the model writes, so what its goroutine
-// keeps matters: the steps are functions of their own, and the one that
-// waits (relay.run) has a small frame, so the goroutine's stack, parked
-// for most of the stream, can shrink to its smallest.
-func (rt *Route) stream(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, f format, req *llm.Request, chain []*model) error {
-	op, srv, err := rt.open(r, x, req, chain)
-	if err != nil {
-		return err
-	}
-	return rt.startRelay(w, x, f, req, srv, op).run(r)
-}
+// keeps matters: each step is a function of its own and the frames left
+// on the stack while it waits for the provider are small, so that the
+// goroutine's stack, parked for most of the stream, can shrink.
 
 // open makes the attempts until a provider's stream gives its first event.
 func (rt *Route) open(r *http.Request, x *exchange.Exchange, req *llm.Request, chain []*model) (*opened, served, error) {

@@ -362,12 +362,21 @@ func plainError(w http.ResponseWriter, status int, code string) {
 	io.WriteString(w, http.StatusText(status)+" ("+code+")\n")
 }
 
+// takeRbuf gives the connection a read buffer again after lean.
+func (c *conn) takeRbuf() {
+	if c.rbufPooled == nil {
+		c.rbufPooled = readBufPool.Get().(*[]byte)
+		c.rbuf = *c.rbufPooled
+	}
+}
+
 // readHead reads until a whole request head is buffered at rbuf[start:end].
 // It reports ok false when the connection should close silently: the
 // client went away, a timeout fired or the Server is shutting down.
 func (c *conn) readHead() (start, end int, perr *protoError, ok bool) {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
+		c.takeRbuf()
 		if len(c.rbuf) != readBufSize { // a large head grew it
 			c.rbuf = *c.rbufPooled
 		}

@@ -3,6 +3,7 @@ package h1
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -123,6 +124,45 @@ func TestContextCancellation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLongStreamGivesBuffersBack checks a response streamed for longer
+// than slowHandlerAfter, during which the connection gives its buffers
+// back between flushes: the stream arrives whole, a request pipelined
+// during it is served next, and the connection keeps serving.
+func TestLongStreamGivesBuffersBack(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path != "/stream" {
+			io.WriteString(w, r.Method+" "+r.URL.Path+" "+string(body))
+			return
+		}
+		for i := range 4 {
+			fmt.Fprintf(w, "event %d;", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(2 * slowHandlerAfter)
+		}
+		io.WriteString(w, strings.Repeat("x", 6000)) // more than a buffer, after the buffers went back
+		w.(http.Flusher).Flush()
+		io.WriteString(w, "end")
+	}))
+	rc := dialRaw(t, ts.addr)
+	rc.write("POST /stream HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi")
+	time.Sleep(3 * slowHandlerAfter) // lean by now, with the background read running
+	rc.write("POST /next HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+	want := []string{"event 0;event 1;event 2;event 3;" + strings.Repeat("x", 6000) + "end", "POST /next hello"}
+	for _, w := range want {
+		resp := rc.response("POST")
+		if got := bodyString(t, resp); resp.StatusCode != 200 || got != w {
+			t.Fatalf("status %d body %.80q..., want 200 %.80q...", resp.StatusCode, got, w)
+		}
+	}
+	for i := range 3 { // and again, on the same connection
+		rc.write("GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+		if got := bodyString(t, rc.response("GET")); got != "GET /again " {
+			t.Fatalf("request %d after the stream: %q", i, got)
+		}
+	}
 }
 
 func TestShutdown(t *testing.T) {

@@ -91,7 +91,7 @@ func newHeadParser(maxURL int) *headParser {
 	return &headParser{
 		maxURL: maxURL,
 		spans:  make([]fieldSpan, 0, 16),
-		vals:   make([]string, maxHeaderCount),
+		vals:   make([]string, 16), // grown for a request with more fields
 	}
 }
 
@@ -158,6 +158,10 @@ func (p *headParser) fields(s string, h *reqHead, hdr http.Header) *protoError {
 		clValue                string
 		expectOther, expect100 bool
 	)
+	if len(p.vals) < len(p.spans) {
+		// A new array: the old one may back the last request's values.
+		p.vals = make([]string, len(p.spans))
+	}
 	for i, sp := range p.spans {
 		name, value := s[sp.ns:sp.ne], s[sp.vs:sp.ve]
 		switch name {

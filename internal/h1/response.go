@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -67,6 +68,9 @@ func (w *response) reset(minor int, isHead, closeAfter bool) {
 	*w = response{
 		c: w.c, header: w.header, trailers: w.trailers[:0],
 		minor: minor, isHead: isHead, closeAfter: closeAfter, declared: -1,
+	}
+	if w.c.hbuf == nil { // given back by lean
+		w.c.hbuf = make([]byte, 0, 512)
 	}
 	w.c.hbuf = w.c.hbuf[:0]
 	w.c.wbuf = w.c.wbuf[:0]
@@ -138,6 +142,7 @@ func (w *response) Write(p []byte) (int, error) {
 		return acceptedLen(len(p), err)
 	}
 	c := w.c
+	c.takeWbuf(w)
 	n := len(p)
 	for len(p) > 0 {
 		if !w.committed && len(c.wbuf)+len(p) <= bodyBufSize {
@@ -172,6 +177,7 @@ func (w *response) WriteString(s string) (int, error) {
 		return acceptedLen(len(s), err)
 	}
 	c := w.c
+	c.takeWbuf(w)
 	n := len(s)
 	for len(s) > 0 {
 		if !w.committed && len(c.wbuf)+len(s) <= bodyBufSize {
@@ -387,6 +393,7 @@ func (w *response) finish() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	w.c.takeWbuf(w)
 	if !w.committed {
 		w.commit(true)
 	}
@@ -428,11 +435,52 @@ func (w *response) FlushError() error {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	c := w.c
+	c.takeWbuf(w)
 	if !w.committed {
 		w.commit(false)
 	}
 	w.emit(nil)
+	if w.err == nil && (w.mode == frameChunked || w.mode == frameClose) {
+		c.lean(w)
+	}
 	return w.err
+}
+
+// wbufPool holds the body buffers long streams give back between flushes.
+var wbufPool = sync.Pool{New: func() any { return new([wbufCap]byte) }}
+
+// lean gives back the connection's buffers while a response streams (it
+// was flushed, so they are empty): a stream held for minutes then keeps
+// no read buffer, body buffer or head buffer between its writes.
+// The body buffer is taken again by the next write (takeWbuf), the read
+// buffer by the next request (readHead), the head buffer by reset. The
+// read buffer goes only once the request body is read and nothing of a
+// next request is buffered.
+func (c *conn) lean(w *response) {
+	if cap(c.wbuf) == wbufCap && w.buffered() <= 0 {
+		wbufPool.Put((*[wbufCap]byte)(c.wbuf[:wbufCap]))
+		c.wbuf = nil
+	}
+	if len(c.hbuf) == 0 {
+		c.hbuf = nil
+	}
+	if c.rbufPooled != nil && c.r == c.w && c.body.done {
+		readBufPool.Put(c.rbufPooled)
+		c.rbuf, c.rbufPooled = nil, nil
+		c.r, c.w = 0, 0
+	}
+}
+
+// takeWbuf gives the connection a body buffer again after lean.
+func (c *conn) takeWbuf(w *response) {
+	if c.wbuf != nil {
+		return
+	}
+	c.wbuf = wbufPool.Get().(*[wbufCap]byte)[:0]
+	if w.committed && w.mode == frameChunked {
+		c.wbuf = c.wbuf[:chunkRoom]
+	}
 }
 
 // SetWriteDeadline sets the connection's write deadline, for

@@ -177,6 +177,7 @@ func (c *conn) watchStop() {
 	w.wg.Wait()
 	w.reading = false
 	if w.n == 1 {
+		c.takeRbuf()
 		if c.w == len(c.rbuf) {
 			if c.r > 0 {
 				c.w = copy(c.rbuf, c.rbuf[c.r:c.w])

@@ -67,6 +67,7 @@ var errClosed = errors.New("h1client: read on closed response body")
 // body reads one response body off its connection, de-chunking, and hands
 // the connection back to its pool once the body ends cleanly.
 type body struct {
+	t    *Transport
 	ctx  context.Context
 	pool *upstream.Pool
 	c    *upstream.Conn // nil once released
@@ -85,6 +86,8 @@ type body struct {
 	armed     bool      // a read deadline may be set on the connection
 	waitStart time.Time // when the current wait began
 	nextTick  time.Time // when Hooks.Tick is next due
+
+	parker parker // waits for bytes without a read buffer
 }
 
 // Read implements io.Reader.
@@ -107,6 +110,11 @@ func (b *body) read(p []byte) (int, error) {
 	switch {
 	case b.rh.Chunked:
 		if !b.inChunk {
+			// Wait here, not deeper in nextChunk: a stream between
+			// events parks its goroutine on a shallower stack.
+			if err := b.wait(1); err != nil {
+				return 0, unexpected(err)
+			}
 			if err := b.nextChunk(); err != nil {
 				return 0, err
 			}
@@ -239,8 +247,7 @@ func (b *body) line() ([]byte, error) {
 // hooks' Flush; while blocked, their Tick and Idle, both counted from the
 // start of the wait: keepalives go out only while the server is quiet.
 func (b *body) wait(n int) error {
-	r := b.c.R
-	if r.Buffered() >= n {
+	if b.c.R.Buffered() >= n {
 		return nil
 	}
 	if b.noWait {
@@ -265,9 +272,17 @@ func (b *body) wait(n int) error {
 		}
 	}
 	for {
-		_, err := r.Peek(n)
+		var err error
+		if b.c.R.Buffered() == 0 {
+			// Nothing at hand: wait for the server without a buffer.
+			b.t.releaseReader(b.c)
+			err = b.parker.wait(b.c.Conn)
+			b.t.takeReader(b.c)
+		}
 		if err == nil {
-			return nil
+			if _, err = b.c.R.Peek(n); err == nil {
+				return nil
+			}
 		}
 		if b.ctx.Err() != nil {
 			return b.ctx.Err()
@@ -338,11 +353,12 @@ func (b *body) finish(reuse bool) {
 	b.err = io.EOF
 	c := b.c
 	b.c = nil
-	if reuse && !b.rh.Close && b.stop() {
+	if reuse && !b.rh.Close && b.stop() && c.R.Buffered() == 0 {
 		if b.armed {
 			c.SetReadDeadline(time.Time{})
 		}
 		c.Reused = true
+		b.t.releaseReader(c)
 		b.pool.Put(c)
 		return
 	}
@@ -384,3 +400,13 @@ func isTimeout(err error) bool {
 }
 
 var _ io.ReadCloser = (*body)(nil)
+
+// Buffered returns the number of bytes buffered on the connection, some
+// of which may belong to the body. Its presence tells a reader that the
+// body buffers what it reads (see llm.NewSSEReader).
+func (b *body) Buffered() int {
+	if b.c == nil {
+		return 0
+	}
+	return b.c.R.Buffered()
+}

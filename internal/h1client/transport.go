@@ -50,8 +50,9 @@ type Transport struct {
 	// response head must fit in it.
 	ReadBufferSize int
 
-	mu    sync.Mutex
-	pools map[string]*upstream.Pool
+	mu      sync.Mutex
+	pools   map[string]*upstream.Pool
+	readers sync.Pool // *bufio.Reader: a connection holds one only while it reads
 }
 
 // maxBufferedBody is the largest request body sent from memory together
@@ -151,6 +152,7 @@ func (t *Transport) pool(addr string) *upstream.Pool {
 // connect returns an idle connection to addr or dials a new one.
 func (t *Transport) connect(ctx context.Context, pool *upstream.Pool, addr string) (*upstream.Conn, error) {
 	if c := pool.Get(); c != nil {
+		t.takeReader(c)
 		return c, nil
 	}
 	timeout := t.DialTimeout
@@ -165,11 +167,37 @@ func (t *Transport) connect(ctx context.Context, pool *upstream.Pool, addr strin
 		}
 		return nil, err
 	}
+	c := &upstream.Conn{Conn: nc}
+	t.takeReader(c)
+	return c, nil
+}
+
+// takeReader gives c a read buffer from the transport's pool. Idle
+// connections and bodies waiting for the server give theirs back
+// (releaseReader), so a held stream costs no read buffer while it waits.
+func (t *Transport) takeReader(c *upstream.Conn) {
+	if c.R != nil {
+		return
+	}
+	if r, ok := t.readers.Get().(*bufio.Reader); ok {
+		r.Reset(c.Conn)
+		c.R = r
+		return
+	}
 	size := t.ReadBufferSize
 	if size <= 0 {
 		size = 4 << 10
 	}
-	return &upstream.Conn{Conn: nc, R: bufio.NewReaderSize(nc, size)}, nil
+	c.R = bufio.NewReaderSize(c.Conn, size)
+}
+
+// releaseReader gives c's read buffer back; it must be empty.
+func (t *Transport) releaseReader(c *upstream.Conn) {
+	if c.R != nil && c.R.Buffered() == 0 {
+		c.R.Reset(nil)
+		t.readers.Put(c.R)
+		c.R = nil
+	}
 }
 
 // exchange sends req on c and reads the response head. retry reports a
@@ -196,24 +224,24 @@ func (t *Transport) exchange(ctx context.Context, pool *upstream.Pool, c *upstre
 		// A write that fails on a reused connection: the server closed it.
 		return fail(err, true)
 	}
-	ex := &roundTrip{}
-	ex.resp.Header = make(http.Header, 8)
-	if err := httpwire.ReadHead(c.R, ex.resp.Header, req.Method, &ex.body.rh); err != nil {
+	// The response and its body are apart: a held stream keeps the body,
+	// not the response and the request it points to.
+	r := &http.Response{Header: make(http.Header, 8)}
+	b := &body{t: t}
+	rh := &b.rh
+	if err := httpwire.ReadHead(c.R, r.Header, req.Method, rh); err != nil {
 		none := c.R.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET))
 		return fail(err, none)
 	}
-	rh := &ex.body.rh
 	if rh.Upgrade {
 		return fail(fmt.Errorf("%w: unexpected 101 Switching Protocols", httpwire.ErrMalformed), false)
 	}
-	r := &ex.resp
 	r.StatusCode = rh.Status
 	r.Status = strconv.Itoa(rh.Status) + " " + http.StatusText(rh.Status)
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	r.ContentLength = rh.ContentLength
 	r.Close = rh.Close
 	r.Request = req
-	b := &ex.body
 	b.ctx, b.pool, b.c, b.stop, b.left = ctx, pool, c, stop, rh.ContentLength
 	if h, ok := ctx.Value(hooksKey{}).(*Hooks); ok {
 		h.bound = true
@@ -226,12 +254,6 @@ func (t *Transport) exchange(ctx context.Context, pool *upstream.Pool, c *upstre
 	}
 	r.Body = b
 	return r, nil, false
-}
-
-// roundTrip holds a response and its body in one allocation.
-type roundTrip struct {
-	resp http.Response
-	body body
 }
 
 // headerError is a request header that cannot be sent.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -479,5 +480,45 @@ func TestFallbackForOtherSchemes(t *testing.T) {
 	}
 	if _, err := get(t, &Transport{}, context.Background(), ts.URL); err == nil {
 		t.Fatal("https without a fallback must fail")
+	}
+}
+
+// TestWaitSeesBytesLeftInTheSocket checks the wait without a buffer: a
+// burst larger than the read buffer leaves bytes in the socket, which
+// will not wake the poller again; they must be read at once, not after
+// the server's next write.
+func TestWaitSeesBytesLeftInTheSocket(t *testing.T) {
+	release := make(chan struct{})
+	burst := strings.Repeat("0123456789", 3000) // 30 KB: several buffers
+	srv := startRaw(t, func(w *bufio.Writer, _ *http.Request, _ net.Conn) bool {
+		w.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+		fmt.Fprintf(w, "%x\r\n%s\r\n", len(burst), burst)
+		w.Flush()
+		<-release
+		w.WriteString("3\r\nend\r\n0\r\n\r\n")
+		return true
+	})
+	defer close(release)
+	for _, size := range []int{0, 64} { // the default buffer, and a tiny one
+		tr := &Transport{ReadBufferSize: size}
+		resp, err := get(t, tr, WithHooks(context.Background(), &Hooks{}), srv.url())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(burst))
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadFull(resp.Body, got)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil || string(got) != burst {
+				t.Fatalf("buffer %d: %v", size, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("buffer %d: the burst was not read while the server waited", size)
+		}
+		resp.Body.Close()
 	}
 }

@@ -33,10 +33,21 @@ type SSEReader struct {
 	begun  bool // the byte order mark check is done
 }
 
-// NewSSEReader returns a reader of the stream r.
+// NewSSEReader returns a reader of the stream r. A source that buffers
+// what it reads itself (it has a Buffered method, like an h1client
+// response body) gets a small line buffer: a held stream then keeps one
+// 4 KiB buffer, not two. Lines longer than the buffer are joined.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 4<<10)}
+	size := 4 << 10
+	if _, ok := r.(interface{ Buffered() int }); ok {
+		size = smallSSEBuffer
+	}
+	return &SSEReader{r: bufio.NewReaderSize(r, size)}
 }
+
+// smallSSEBuffer is the line buffer over a buffered source: room for a
+// typical event's data line.
+const smallSSEBuffer = 512
 
 // ErrSSELineTooLong reports a line over MaxSSELine.
 var ErrSSELineTooLong = errors.New("sse: line too long")

@@ -97,6 +97,7 @@ func TestSSEReader(t *testing.T) {
 			for name, r := range map[string]io.Reader{
 				"whole":    strings.NewReader(tt.in),
 				"one byte": iotest.OneByteReader(strings.NewReader(tt.in)),
+				"buffered": bufferedSource{strings.NewReader(tt.in)},
 			} {
 				got, err := readAll(t, r)
 				if err != io.EOF {
@@ -131,13 +132,30 @@ func TestSSEReaderCRDoesNotWait(t *testing.T) {
 	pw.Close()
 }
 
+// bufferedSource is a source that says it buffers (as an h1client body
+// does): the reader uses its small line buffer over it.
+type bufferedSource struct{ io.Reader }
+
+func (bufferedSource) Buffered() int { return 0 }
+
 func TestSSEReaderLongLines(t *testing.T) {
 	long := strings.Repeat("x", 10<<10) // longer than the read buffer
-	got, err := readAll(t, strings.NewReader("data: "+long+"\r\n\r\n"))
-	if err != io.EOF || len(got) != 1 || got[0].data != long {
-		t.Fatalf("got %d events (%v)", len(got), err)
+	for _, src := range []io.Reader{strings.NewReader("data: " + long + "\r\n\r\n"), bufferedSource{strings.NewReader("data: " + long + "\r\n\r\n")}} {
+		got, err := readAll(t, src)
+		if err != io.EOF || len(got) != 1 || got[0].data != long {
+			t.Fatalf("got %d events (%v)", len(got), err)
+		}
 	}
-	_, err = readAll(t, io.MultiReader(strings.NewReader("data: "), strings.NewReader(strings.Repeat("y", MaxSSELine+16<<10))))
+	// Lines around the small buffer's size, CRLF split across reads.
+	for _, n := range []int{smallSSEBuffer - 8, smallSSEBuffer - 7, smallSSEBuffer - 6, smallSSEBuffer, smallSSEBuffer + 1} {
+		line := strings.Repeat("z", n)
+		in := "data: " + line[6:] + "\r\n\r\ndata: b\r\n\r\n"
+		got, err := readAll(t, bufferedSource{iotest.OneByteReader(strings.NewReader(in))})
+		if err != io.EOF || len(got) != 2 || got[0].data != line[6:] || got[1].data != "b" {
+			t.Fatalf("line of %d: got %q (%v)", n, got, err)
+		}
+	}
+	_, err := readAll(t, io.MultiReader(strings.NewReader("data: "), strings.NewReader(strings.Repeat("y", MaxSSELine+16<<10))))
 	if !errors.Is(err, ErrSSELineTooLong) {
 		t.Fatalf("end %v, want ErrSSELineTooLong", err)
 	}
@@ -172,6 +190,7 @@ func FuzzSSEReader(f *testing.F) {
 		for name, r := range map[string]io.Reader{
 			"whole":    bytes.NewReader(b),
 			"one byte": iotest.OneByteReader(bytes.NewReader(b)),
+			"buffered": bufferedSource{iotest.HalfReader(bytes.NewReader(b))},
 		} {
 			got, err := readAll(t, r)
 			if err != io.EOF {

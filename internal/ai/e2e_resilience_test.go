@@ -180,13 +180,17 @@ func testAIStreamBrokenMidway(t *testing.T, overTLS bool) {
 			}
 		})
 	}
-	entries := e.g.AccessLog()
+	// Lines are written once each handler returns, just after its client
+	// got the error event.
 	broken := 0
-	for _, l := range entries {
-		if l["code"] == "provider_stream_broken" {
-			broken++
-			if ai := l["ai"].(map[string]any); ai["partial"] != true {
-				t.Fatalf("a broken stream is not marked partial: %v", l)
+	for deadline := time.Now().Add(5 * time.Second); broken < 4 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		broken = 0
+		for _, l := range e.g.AccessLog() {
+			if l["code"] == "provider_stream_broken" {
+				broken++
+				if ai := l["ai"].(map[string]any); ai["partial"] != true {
+					t.Fatalf("a broken stream is not marked partial: %v", l)
+				}
 			}
 		}
 	}
@@ -294,11 +298,16 @@ func testAIStreamIdleTimeout(t *testing.T, overTLS bool) {
 	if n == 0 || elapsed < 2*time.Second || elapsed > 15*time.Second {
 		t.Fatalf("%d chunks, ended after %v; want some chunks, then the end after the 2s idle limit", n, elapsed)
 	}
+	// The line is written once the handler returns, just after the client
+	// got the error event.
 	var line map[string]any
-	for _, l := range e.g.AccessLog() {
-		if l["code"] == "provider_stream_broken" {
-			line = l
+	for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); {
+		for _, l := range e.g.AccessLog() {
+			if l["code"] == "provider_stream_broken" {
+				line = l
+			}
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if line == nil {
 		t.Fatalf("no provider_stream_broken in the log: %v", e.g.AccessLog())

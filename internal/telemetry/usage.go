@@ -17,13 +17,18 @@ type UsageSink interface {
 
 // UsageWriter writes AI usage entries to the store in batches, off the
 // request path. Unlike the request log it never samples: every AI request
-// is accounted for. RecordUsage never blocks; when the store cannot keep
-// up (or is down) for longer than the queue lasts, entries are dropped and
-// counted, and a failed batch is retried for 30 s before it is.
+// is accounted for. RecordUsage never blocks and wakes nothing: entries
+// wait in memory for the writer's next tick (or for a full batch); when
+// the store cannot keep up (or is down) for longer than that memory
+// lasts, entries are dropped and counted, and a failed batch is retried
+// for 30 s before it is.
 type UsageWriter struct {
 	sink    UsageSink
 	log     *slog.Logger
-	queue   chan store.UsageEntry
+	mu      sync.Mutex
+	pending []store.UsageEntry // recorded, not yet taken by the writer
+	closed  bool
+	kick    chan struct{} // a full batch is waiting
 	written atomic.Uint64
 	dropped atomic.Uint64
 	stop    chan struct{}
@@ -31,29 +36,46 @@ type UsageWriter struct {
 	once    sync.Once
 }
 
+const (
+	// usageBatch is the most entries one insert writes.
+	usageBatch = 256
+	// maxUsagePending bounds the entries waiting for the writer.
+	maxUsagePending = 64 << 10
+	// maxUsageRetries is how many ticks (250 ms apart) a failed batch is
+	// retried: 30 s, enough for a store that is still opening or briefly
+	// away.
+	maxUsageRetries = 120
+)
+
 // NewUsageWriter starts a writer; Close stops it after writing what is
 // queued.
 func NewUsageWriter(sink UsageSink, log *slog.Logger) *UsageWriter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &UsageWriter{sink: sink, log: log, queue: make(chan store.UsageEntry, 65536), stop: make(chan struct{}), done: make(chan struct{})}
-	go w.loop()
+	w := &UsageWriter{sink: sink, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.loop(250 * time.Millisecond)
 	return w
 }
 
-// RecordUsage queues e.
+// RecordUsage queues e. A request pays for a lock and an append; the
+// writer is woken only when a batch is full, not per entry (a wakeup per
+// request costs more than the rest of the accounting).
 func (w *UsageWriter) RecordUsage(e store.UsageEntry) {
-	select {
-	case <-w.stop:
+	w.mu.Lock()
+	if w.closed || len(w.pending) >= maxUsagePending {
+		w.mu.Unlock()
 		w.dropped.Add(1)
 		return
-	default:
 	}
-	select {
-	case w.queue <- e:
-	default:
-		w.dropped.Add(1)
+	w.pending = append(w.pending, e)
+	full := len(w.pending) == usageBatch
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -71,67 +93,74 @@ func (w *UsageWriter) Close(ctx context.Context) error {
 	}
 }
 
-// maxUsageRetries is how many ticks (250 ms apart) a failed batch is
-// retried: 30 s, enough for a store that is still opening or briefly away.
-const maxUsageRetries = 120
-
-func (w *UsageWriter) loop() {
+func (w *UsageWriter) loop(every time.Duration) {
 	defer close(w.done)
-	const batchSize = 256
-	batch := make([]store.UsageEntry, 0, batchSize)
-	tick := time.NewTicker(250 * time.Millisecond)
+	var batch []store.UsageEntry // being written; kept while it fails
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	failures := 0
-	write := func() {
+	// take moves waiting entries into the batch: all of them when the
+	// batch is empty (the two slices swap), else as many as fit while
+	// the store fails; the rest are shed.
+	take := func() {
+		w.mu.Lock()
 		if len(batch) == 0 {
+			batch, w.pending = w.pending, batch[:0]
+			w.mu.Unlock()
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.sink.InsertUsage(ctx, batch)
-		cancel()
-		if err != nil {
-			failures++
-			if failures < maxUsageRetries {
-				if failures == 1 {
-					w.log.Error("ai usage: writing a batch failed; retrying", "entries", len(batch), "error", err)
+		n := min(4*usageBatch-len(batch), len(w.pending))
+		n = max(n, 0)
+		batch = append(batch, w.pending[:n]...)
+		shed := len(w.pending) - n
+		clear(w.pending)
+		w.pending = w.pending[:0]
+		w.mu.Unlock()
+		w.dropped.Add(uint64(shed))
+	}
+	write := func() {
+		off := 0
+		defer func() {
+			// What failed stays, at the front, for the next tick.
+			batch = batch[:copy(batch, batch[off:])]
+		}()
+		for off < len(batch) {
+			part := batch[off:min(len(batch), off+usageBatch)]
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := w.sink.InsertUsage(ctx, part)
+			cancel()
+			if err != nil {
+				failures++
+				if failures < maxUsageRetries {
+					if failures == 1 {
+						w.log.Error("ai usage: writing a batch failed; retrying", "entries", len(batch)-off, "error", err)
+					}
+					return
 				}
-				return // kept for the next tick
+				w.log.Error("ai usage: entries lost", "entries", len(part), "error", err)
+				w.dropped.Add(uint64(len(part)))
+			} else {
+				w.written.Add(uint64(len(part)))
 			}
-			w.log.Error("ai usage: entries lost", "entries", len(batch), "error", err)
-			w.dropped.Add(uint64(len(batch)))
-		} else {
-			w.written.Add(uint64(len(batch)))
+			failures = 0
+			clear(part)
+			off += len(part)
 		}
-		failures = 0
-		clear(batch)
-		batch = batch[:0]
 	}
 	for {
 		select {
-		case e := <-w.queue:
-			if len(batch) >= 4*batchSize { // the store is failing: shed
-				w.dropped.Add(1)
-				continue
-			}
-			batch = append(batch, e)
-			if len(batch) >= batchSize && failures == 0 {
-				write()
-			}
+		case <-w.kick:
 		case <-tick.C:
-			write()
 		case <-w.stop:
-			for {
-				select {
-				case e := <-w.queue:
-					batch = append(batch, e)
-					continue
-				default:
-				}
-				break
-			}
+			w.mu.Lock()
+			w.closed = true
+			w.mu.Unlock()
+			take()
 			failures = maxUsageRetries - 1 // one last try
 			write()
 			return
 		}
+		take()
+		write()
 	}
 }

@@ -571,6 +571,11 @@ type geminiReq struct {
 		ResponseMimeType   string          `json:"responseMimeType"`
 		ResponseSchema     json.RawMessage `json:"responseSchema"`
 		ResponseJSONSchema json.RawMessage `json:"responseJsonSchema"`
+		ThinkingConfig     *struct {
+			ThinkingBudget  *int   `json:"thinkingBudget"`
+			IncludeThoughts *bool  `json:"includeThoughts"`
+			ThinkingLevel   string `json:"thinkingLevel"`
+		} `json:"thinkingConfig"`
 	} `json:"generationConfig"`
 	SafetySettings []struct {
 		Category  string `json:"category"`

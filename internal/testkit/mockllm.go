@@ -51,6 +51,11 @@ type LLMReply struct {
 	StreamError string
 	// Vectors answers an embeddings request.
 	Vectors [][]float64
+	// Thinking, when set, comes before the answer: an Anthropic thinking
+	// block signed with Signature, or (OpenAI kind) reasoning_content, as
+	// DeepSeek and vLLM send it. Streamed in Chunks pieces.
+	Thinking  string
+	Signature string
 }
 
 // LLMToolCall is a scripted tool call; Args is JSON text, streamed in
@@ -238,6 +243,9 @@ func openaiCompletion(model string, rep LLMReply) map[string]any {
 	if t := textOf(rep); t != "" {
 		msg["content"] = t
 	}
+	if rep.Thinking != "" {
+		msg["reasoning_content"] = rep.Thinking
+	}
 	finish := rep.Finish
 	if len(rep.ToolCalls) > 0 {
 		var calls []any
@@ -337,6 +345,13 @@ func (m *MockLLM) openaiStream(w http.ResponseWriter, done <-chan struct{}, mode
 	if !s.send("", chunk(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil)) {
 		return
 	}
+	if rep.Thinking != "" {
+		for _, piece := range split(rep.Thinking, rep.Chunks) {
+			if !s.send("", chunk(map[string]any{"reasoning_content": piece}, nil)) {
+				return
+			}
+		}
+	}
 	if t := textOf(rep); t != "" {
 		for _, piece := range split(t, rep.Chunks) {
 			if !s.send("", chunk(map[string]any{"content": piece}, nil)) {
@@ -408,6 +423,9 @@ func (m *MockLLM) embeddings(w http.ResponseWriter, req LLMRequest, rep LLMReply
 // anthropicMessage is a Messages answer, as api.anthropic.com sends.
 func anthropicMessage(model string, rep LLMReply) map[string]any {
 	content := []any{}
+	if rep.Thinking != "" {
+		content = append(content, map[string]any{"type": "thinking", "thinking": rep.Thinking, "signature": rep.Signature})
+	}
 	if t := textOf(rep); t != "" {
 		content = append(content, map[string]any{"type": "text", "text": t})
 	}
@@ -447,6 +465,23 @@ func (m *MockLLM) anthropicStream(w http.ResponseWriter, done <-chan struct{}, m
 		return
 	}
 	idx := 0
+	if rep.Thinking != "" {
+		if !s.send("content_block_start", mustJSON(map[string]any{"type": "content_block_start", "index": idx, "content_block": map[string]any{"type": "thinking", "thinking": "", "signature": ""}})) {
+			return
+		}
+		for _, piece := range split(rep.Thinking, rep.Chunks) {
+			if !s.send("content_block_delta", mustJSON(map[string]any{"type": "content_block_delta", "index": idx, "delta": map[string]any{"type": "thinking_delta", "thinking": piece}})) {
+				return
+			}
+		}
+		if !s.send("content_block_delta", mustJSON(map[string]any{"type": "content_block_delta", "index": idx, "delta": map[string]any{"type": "signature_delta", "signature": rep.Signature}})) {
+			return
+		}
+		if !s.send("content_block_stop", mustJSON(map[string]any{"type": "content_block_stop", "index": idx})) {
+			return
+		}
+		idx++
+	}
 	if t := textOf(rep); t != "" {
 		if !s.send("content_block_start", mustJSON(map[string]any{"type": "content_block_start", "index": idx, "content_block": map[string]any{"type": "text", "text": ""}})) {
 			return

@@ -73,6 +73,19 @@ type Message struct {
 	IsError bool
 	// Name is an optional participant name (OpenAI).
 	Name string
+	// Thinking is an assistant turn's reasoning, as the model gave it.
+	// Anthropic needs it back, signatures intact, in a tool-use loop with
+	// thinking on; other providers drop it.
+	Thinking []Thinking
+}
+
+// Thinking is one block of a model's reasoning.
+type Thinking struct {
+	// Text is the reasoning; for a redacted block, its encrypted data.
+	Text string
+	// Signature seals the block (Anthropic): it must come back unchanged.
+	Signature string
+	Redacted  bool
 }
 
 // Text returns the concatenated text parts of m.
@@ -172,6 +185,88 @@ type Request struct {
 	// (OpenAI stream_options.include_usage). Adapters always ask the
 	// provider for usage; the inbound encoder drops it when this is false.
 	StreamUsage bool
+	// Reasoning asks a reasoning model to think first; nil when the
+	// client did not say (the provider's default).
+	Reasoning *Reasoning
+}
+
+// Reasoning is how much a model should think before it answers. Clients
+// say it in their API's terms (OpenAI's reasoning_effort, Anthropic's
+// thinking and output_config.effort); each adapter says it in its
+// provider's, converting efforts and budgets where it must.
+type Reasoning struct {
+	Mode ReasoningMode
+	// Effort is minimal, low, medium or high (Anthropic adds xhigh and
+	// max; OpenAI none); "" when not given.
+	Effort string
+	// Budget is the reasoning token budget of ReasonBudget.
+	Budget int
+}
+
+// ReasoningMode is the form a client asked for reasoning in.
+type ReasoningMode uint8
+
+// The reasoning modes.
+const (
+	// ReasonEffort thinks with an effort level (OpenAI reasoning_effort).
+	ReasonEffort ReasoningMode = iota + 1
+	// ReasonBudget thinks within Budget tokens (Anthropic thinking
+	// enabled, Gemini thinkingBudget).
+	ReasonBudget
+	// ReasonAdaptive lets the model decide how much to think (Anthropic
+	// adaptive thinking), at Effort if set.
+	ReasonAdaptive
+	// ReasonOutputEffort sets an effort without asking for thinking
+	// (Anthropic output_config.effort alone).
+	ReasonOutputEffort
+)
+
+// Off reports an effort that asks for no reasoning (OpenAI's "none").
+func (r *Reasoning) Off() bool { return r.Effort == "none" }
+
+// The budgets an effort stands for, and back: a budget's effort is the
+// smallest whose budget covers it.
+var effortBudgets = []struct {
+	effort string
+	budget int
+}{{"minimal", 1024}, {"low", 2048}, {"medium", 8192}, {"high", 24576}}
+
+// BudgetTokens returns the token budget: Budget, or Effort's (medium's
+// when there is neither).
+func (r *Reasoning) BudgetTokens() int {
+	if r.Budget > 0 {
+		return r.Budget
+	}
+	switch r.Effort {
+	case "xhigh", "max":
+		return 2 * effortBudgets[3].budget
+	}
+	for _, e := range effortBudgets {
+		if e.effort == r.Effort {
+			return e.budget
+		}
+	}
+	return effortBudgets[2].budget
+}
+
+// EffortLevel returns the effort as OpenAI names it: Effort (xhigh and
+// max are high), or the smallest from low up whose budget covers Budget;
+// "" when there is neither.
+func (r *Reasoning) EffortLevel() string {
+	switch {
+	case r.Effort == "xhigh" || r.Effort == "max":
+		return "high"
+	case r.Effort != "":
+		return r.Effort
+	case r.Budget == 0:
+		return ""
+	}
+	for _, e := range effortBudgets[1:] { // not minimal: few models take it
+		if r.Budget <= e.budget {
+			return e.effort
+		}
+	}
+	return "high"
 }
 
 // FinishReason is why the model stopped.
@@ -216,7 +311,9 @@ type Response struct {
 	Text      string
 	ToolCalls []ToolCall
 	// Refusal is a model's refusal message (OpenAI), when it refused.
-	Refusal      string
+	Refusal string
+	// Thinking is the model's reasoning, before its answer.
+	Thinking     []Thinking
 	FinishReason FinishReason
 	Usage        Usage
 }
@@ -240,6 +337,16 @@ const (
 	EventFinish
 	// EventUsage carries the usage so far (cumulative).
 	EventUsage
+	// EventThinking carries Text, a piece of the model's reasoning. It
+	// opens a thinking block if none is open; reasoning comes before the
+	// answer.
+	EventThinking
+	// EventThinkingEnd closes the open thinking block with its Signature
+	// (in Text; may be empty).
+	EventThinkingEnd
+	// EventRedactedThinking is a whole redacted thinking block, its data
+	// in Text.
+	EventRedactedThinking
 )
 
 // Event is one step of a streamed answer. Index numbers tool calls from

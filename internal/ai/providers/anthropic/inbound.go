@@ -103,6 +103,11 @@ func DecodeMessages(body []byte) (*llm.Request, error) {
 			r.ParallelToolCalls = &parallel
 		}
 	}
+	reasoning, err := decodeThinking(in.Thinking, in.OutputConfig)
+	if err != nil {
+		return nil, err
+	}
+	r.Reasoning = reasoning
 	if oc := in.OutputConfig; oc != nil && oc.Format != nil {
 		if oc.Format.Type != "json_schema" {
 			return nil, callerErrorf("output_config.format.type: %q is not valid", oc.Format.Type)
@@ -183,17 +188,51 @@ func decodeMessage(in *message, i int) ([]llm.Message, error) {
 			}
 			out = append(out, t)
 		case "thinking", "redacted_thinking":
-			// Reasoning from an earlier turn: providers other than
-			// Anthropic cannot take it back, and Anthropic does not need it
-			// outside tool-use loops with thinking enabled.
+			// Reasoning from an earlier turn: Anthropic needs it back in
+			// a tool-use loop with thinking on; other providers drop it.
+			if role == llm.RoleAssistant {
+				if b.Type == "thinking" {
+					m.Thinking = append(m.Thinking, llm.Thinking{Text: b.Thinking, Signature: b.Signature})
+				} else {
+					m.Thinking = append(m.Thinking, llm.Thinking{Text: b.Data, Redacted: true})
+				}
+			}
 		default:
 			return nil, callerErrorf("messages.%d.content.%d.type: %q is not supported", i, j, b.Type)
 		}
 	}
-	if len(m.Content) > 0 || len(m.ToolCalls) > 0 {
+	if len(m.Content) > 0 || len(m.ToolCalls) > 0 || len(m.Thinking) > 0 {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// decodeThinking reads the thinking settings and output_config.effort.
+func decodeThinking(t *thinkingConfig, oc *outputConfig) (*llm.Reasoning, error) {
+	effort := ""
+	if oc != nil {
+		switch oc.Effort {
+		case "", "low", "medium", "high", "xhigh", "max":
+			effort = oc.Effort
+		default:
+			return nil, callerErrorf("output_config.effort: %q is not valid (low, medium, high, xhigh or max)", oc.Effort)
+		}
+	}
+	switch {
+	case t == nil || t.Type == "disabled":
+		if effort != "" {
+			return &llm.Reasoning{Mode: llm.ReasonOutputEffort, Effort: effort}, nil
+		}
+		return nil, nil
+	case t.Type == "enabled":
+		if t.BudgetTokens < 1024 {
+			return nil, callerErrorf("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+		}
+		return &llm.Reasoning{Mode: llm.ReasonBudget, Budget: t.BudgetTokens, Effort: effort}, nil
+	case t.Type == "adaptive":
+		return &llm.Reasoning{Mode: llm.ReasonAdaptive, Effort: effort}, nil
+	}
+	return nil, callerErrorf("thinking.type: %q is not supported (enabled, adaptive or disabled)", t.Type)
 }
 
 func decodeImage(s *imageSource) (*llm.Image, error) {
@@ -219,6 +258,13 @@ func decodeImage(s *imageSource) (*llm.Image, error) {
 // model are what the client sees.
 func EncodeMessage(resp *llm.Response, id, model string) []byte {
 	out := messageResponse{ID: id, Type: "message", Role: "assistant", Model: model, Content: []block{}, Usage: encodeUsage(resp.Usage)}
+	for _, t := range resp.Thinking {
+		if t.Redacted {
+			out.Content = append(out.Content, block{Type: "redacted_thinking", Data: t.Text})
+		} else {
+			out.Content = append(out.Content, block{Type: "thinking", Thinking: t.Text, Signature: t.Signature})
+		}
+	}
 	if resp.Text != "" || len(resp.ToolCalls) == 0 && resp.Refusal == "" {
 		out.Content = append(out.Content, block{Type: "text", Text: resp.Text})
 	}

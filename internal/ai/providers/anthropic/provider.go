@@ -140,6 +140,17 @@ func encodeRequest(c *llm.Call, stream bool) ([]byte, error) {
 			role = "assistant"
 		}
 		var blocks []block
+		if m.Role == llm.RoleAssistant {
+			// Reasoning first, as the model gave it (a tool-use loop with
+			// thinking on needs it back).
+			for _, t := range m.Thinking {
+				if t.Redacted {
+					blocks = append(blocks, block{Type: "redacted_thinking", Data: t.Text})
+				} else {
+					blocks = append(blocks, block{Type: "thinking", Thinking: t.Text, Signature: t.Signature})
+				}
+			}
+		}
 		for _, p := range m.Content {
 			if p.Type == llm.PartText && p.Text == "" {
 				continue // the API refuses empty text blocks
@@ -189,10 +200,57 @@ func encodeRequest(c *llm.Call, stream bool) ([]byte, error) {
 			out.OutputConfig = &outputConfig{Format: &outputFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":"object","additionalProperties":true}`)}}
 		}
 	}
+	encodeReasoning(&out, r.Reasoning)
 	if len(out.Messages) == 0 {
 		return nil, &llm.ProviderError{Class: llm.ClassCaller, Message: "at least one user or assistant message is required"}
 	}
 	return json.Marshal(out)
+}
+
+// encodeReasoning asks for thinking as the client did, converting an
+// effort (OpenAI's reasoning_effort) to a budget, which every thinking
+// model takes. With thinking on, the API refuses a temperature or top_k
+// and a top_p under 0.95, and needs max_tokens above the budget: those are
+// dropped and raised.
+func encodeReasoning(out *messagesRequest, r *llm.Reasoning) {
+	if r == nil || r.Off() {
+		return
+	}
+	setEffort := func(e string) {
+		switch e {
+		case "":
+			return
+		case "minimal":
+			e = "low"
+		}
+		if out.OutputConfig == nil {
+			out.OutputConfig = &outputConfig{}
+		}
+		out.OutputConfig.Effort = e
+	}
+	switch r.Mode {
+	case llm.ReasonOutputEffort:
+		setEffort(r.Effort)
+		return
+	case llm.ReasonAdaptive:
+		out.Thinking = &thinkingConfig{Type: "adaptive"}
+		setEffort(r.Effort)
+	case llm.ReasonEffort:
+		if r.Effort == "minimal" {
+			return // less than the smallest budget: no thinking
+		}
+		out.Thinking = &thinkingConfig{Type: "enabled", BudgetTokens: r.BudgetTokens()}
+	default:
+		out.Thinking = &thinkingConfig{Type: "enabled", BudgetTokens: r.BudgetTokens()}
+		setEffort(r.Effort)
+	}
+	out.Temperature, out.TopK = nil, nil
+	if out.TopP != nil && *out.TopP < 0.95 {
+		out.TopP = nil
+	}
+	if b := out.Thinking.BudgetTokens; b > 0 && out.MaxTokens <= b {
+		out.MaxTokens += b // the client's limit for the answer, on top of the thinking
+	}
 }
 
 // appendTurn adds blocks to the last turn when it has the same role, else
@@ -225,6 +283,10 @@ func decodeResponse(in *messageResponse) *llm.Response {
 		switch b.Type {
 		case "text":
 			out.Text += b.Text
+		case "thinking":
+			out.Thinking = append(out.Thinking, llm.Thinking{Text: b.Thinking, Signature: b.Signature})
+		case "redacted_thinking":
+			out.Thinking = append(out.Thinking, llm.Thinking{Text: b.Data, Redacted: true})
 		case "tool_use":
 			args := string(b.Input)
 			if args == "" {

@@ -21,6 +21,10 @@ type stream struct {
 	finished bool               // a stop reason arrived; later content is dropped
 	stopped  bool               // message_stop arrived
 	err      error
+	// thinking is the content block index of the open thinking block,
+	// plus one (0: none); signature is its signature so far.
+	thinking  int
+	signature string
 }
 
 func newStream(ctx context.Context, body io.ReadCloser) *stream {
@@ -99,6 +103,13 @@ func (s *stream) event(data []byte) error {
 			s.pending = append(s.pending, llm.Event{Type: llm.EventToolStart, Index: idx, ID: b.ID, Name: b.Name})
 		} else if b != nil && b.Type == "text" && b.Text != "" {
 			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: b.Text})
+		} else if b != nil && b.Type == "thinking" {
+			s.thinking, s.signature = e.Index+1, ""
+			if b.Thinking != "" {
+				s.pending = append(s.pending, llm.Event{Type: llm.EventThinking, Text: b.Thinking})
+			}
+		} else if b != nil && b.Type == "redacted_thinking" {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventRedactedThinking, Text: b.Data})
 		}
 	case "content_block_delta":
 		if d := e.Delta; d != nil && !s.finished {
@@ -110,9 +121,21 @@ func (s *stream) event(data []byte) error {
 					t.hasArgs = true
 					s.pending = append(s.pending, llm.Event{Type: llm.EventToolArgs, Index: t.idx, Text: d.PartialJSON})
 				}
+			case "thinking_delta":
+				if s.thinking == e.Index+1 && d.Thinking != "" {
+					s.pending = append(s.pending, llm.Event{Type: llm.EventThinking, Text: d.Thinking})
+				}
+			case "signature_delta":
+				if s.thinking == e.Index+1 {
+					s.signature += d.Signature
+				}
 			}
 		}
 	case "content_block_stop":
+		if s.thinking == e.Index+1 && !s.finished {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventThinkingEnd, Text: s.signature})
+			s.thinking, s.signature = 0, ""
+		}
 		// A call without arguments streams none: it has the empty object.
 		if t, ok := s.tools[e.Index]; ok && !t.hasArgs && !s.finished {
 			t.hasArgs = true

@@ -24,6 +24,7 @@ type StreamWriter struct {
 	model   string
 	started bool
 	text    int         // the open text block's index, -1 when none
+	think   int         // the open thinking block's index, -1 when none
 	tools   []int       // the open tool_use blocks' indexes, in order
 	blocks  int         // content blocks started
 	toolBlk map[int]int // tool call index → content block index
@@ -35,7 +36,7 @@ type StreamWriter struct {
 // NewStreamWriter returns a writer of a stream with the given message id
 // and model (as the client sees them).
 func NewStreamWriter(w io.Writer, flush func(), id, model string) *StreamWriter {
-	return &StreamWriter{w: w, flush: flush, id: id, model: model, text: -1, toolBlk: map[int]int{}}
+	return &StreamWriter{w: w, flush: flush, id: id, model: model, text: -1, think: -1, toolBlk: map[int]int{}}
 }
 
 // Event writes ev.
@@ -45,8 +46,30 @@ func (s *StreamWriter) Event(ev llm.Event) error {
 	case llm.EventStart:
 		// message_start waits for the first content (or the end), by
 		// which time the provider has usually reported the input tokens.
+	case llm.EventThinking:
+		s.start()
+		if s.think < 0 {
+			s.closeText()
+			s.think = s.openBlock(block{Type: "thinking"})
+		}
+		s.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": s.think,
+			"delta": map[string]string{"type": "thinking_delta", "thinking": ev.Text}})
+	case llm.EventThinkingEnd:
+		if s.think >= 0 {
+			if ev.Text != "" {
+				s.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": s.think,
+					"delta": map[string]string{"type": "signature_delta", "signature": ev.Text}})
+			}
+			s.closeThinking()
+		}
+	case llm.EventRedactedThinking:
+		s.start()
+		s.closeThinking()
+		s.closeText()
+		s.stopBlock(s.openBlock(block{Type: "redacted_thinking", Data: ev.Text}))
 	case llm.EventText:
 		s.start()
+		s.closeThinking()
 		if s.text < 0 {
 			s.text = s.openBlock(block{Type: "text", Text: ""})
 		}
@@ -54,6 +77,7 @@ func (s *StreamWriter) Event(ev llm.Event) error {
 			"delta": map[string]string{"type": "text_delta", "text": ev.Text}})
 	case llm.EventToolStart:
 		s.start()
+		s.closeThinking()
 		s.closeText()
 		idx := s.openBlock(block{Type: "tool_use", ID: ev.ID, Name: ev.Name, Input: json.RawMessage("{}")})
 		s.toolBlk[ev.Index] = idx
@@ -95,6 +119,13 @@ func (s *StreamWriter) stopBlock(idx int) {
 	s.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": idx})
 }
 
+func (s *StreamWriter) closeThinking() {
+	if s.think >= 0 {
+		s.stopBlock(s.think)
+		s.think = -1
+	}
+}
+
 func (s *StreamWriter) closeText() {
 	if s.text >= 0 {
 		s.stopBlock(s.text)
@@ -104,14 +135,14 @@ func (s *StreamWriter) closeText() {
 
 // closeAll stops every open block in the order they started.
 func (s *StreamWriter) closeAll() {
-	open := append(s.tools, s.text)
+	open := append(s.tools, s.text, s.think)
 	slices.Sort(open)
 	for _, idx := range open {
 		if idx >= 0 {
 			s.stopBlock(idx)
 		}
 	}
-	s.tools, s.text = s.tools[:0], -1
+	s.tools, s.text, s.think = s.tools[:0], -1, -1
 }
 
 // Done closes the open block and writes message_delta (stop reason and

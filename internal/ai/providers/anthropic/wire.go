@@ -26,7 +26,15 @@ type messagesRequest struct {
 	Stream        bool            `json:"stream,omitempty"`
 	Metadata      *metadata       `json:"metadata,omitempty"`
 	OutputConfig  *outputConfig   `json:"output_config,omitempty"`
-	Thinking      json.RawMessage `json:"thinking,omitempty"`
+	Thinking      *thinkingConfig `json:"thinking,omitempty"`
+}
+
+// thinkingConfig turns extended thinking on (enabled, with a budget, or
+// adaptive) or off.
+type thinkingConfig struct {
+	Type         string `json:"type"` // enabled | adaptive | disabled
+	BudgetTokens int    `json:"budget_tokens,omitempty"`
+	Display      string `json:"display,omitempty"`
 }
 
 type metadata struct {
@@ -34,6 +42,7 @@ type metadata struct {
 }
 
 type outputConfig struct {
+	Effort string        `json:"effort,omitempty"`
 	Format *outputFormat `json:"format,omitempty"`
 }
 
@@ -114,9 +123,10 @@ type block struct {
 	ToolUseID string   `json:"tool_use_id,omitempty"`
 	Content   *content `json:"content,omitempty"`
 	IsError   bool     `json:"is_error,omitempty"`
-	// thinking
+	// thinking, redacted_thinking (Data)
 	Thinking  string `json:"thinking,omitempty"`
 	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
 	// cache_control is accepted and dropped.
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
@@ -143,6 +153,12 @@ func (b block) MarshalJSON() ([]byte, error) {
 			Input        json.RawMessage `json:"input"`
 			CacheControl json.RawMessage `json:"cache_control,omitempty"`
 		}{b.Type, b.ID, b.Name, input, b.CacheControl})
+	case "thinking":
+		return json.Marshal(struct {
+			Type      string `json:"type"`
+			Thinking  string `json:"thinking"`
+			Signature string `json:"signature"`
+		}{b.Type, b.Thinking, b.Signature})
 	}
 	type plain block // without this method
 	return json.Marshal(plain(b))
@@ -208,6 +224,8 @@ type streamDelta struct {
 	Type         string  `json:"type"` // text_delta | input_json_delta | thinking_delta | signature_delta
 	Text         string  `json:"text"`
 	PartialJSON  string  `json:"partial_json"`
+	Thinking     string  `json:"thinking"`
+	Signature    string  `json:"signature"`
 	StopReason   *string `json:"stop_reason"`
 	StopSequence *string `json:"stop_sequence"`
 }

@@ -432,3 +432,30 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// TestReasoningBudget checks how each way of asking for reasoning becomes
+// generationConfig.thinkingConfig, through the mock that validates the
+// request as the API does.
+func TestReasoningBudget(t *testing.T) {
+	m := testkit.StartMockGemini(t)
+	m.Key = "k1"
+	p := newTestProvider(t, m, nil)
+	for _, tc := range []struct {
+		r    *llm.Reasoning
+		want string
+	}{
+		{&llm.Reasoning{Mode: llm.ReasonBudget, Budget: 3000}, `{"thinkingConfig":{"thinkingBudget":3000}}`},
+		{&llm.Reasoning{Mode: llm.ReasonEffort, Effort: "high"}, `{"thinkingConfig":{"thinkingBudget":24576}}`},
+		{&llm.Reasoning{Mode: llm.ReasonEffort, Effort: "none"}, `{"thinkingConfig":{"thinkingBudget":0}}`},
+		{&llm.Reasoning{Mode: llm.ReasonAdaptive}, `{"thinkingConfig":{"thinkingBudget":-1}}`},
+	} {
+		m.Enqueue(testkit.GeminiReply{Answer: &testkit.GeminiAnswer{Text: "ok"}})
+		if _, err := p.Chat(context.Background(), call(&llm.Request{Messages: []llm.Message{userText("Hi")}, Reasoning: tc.r})); err != nil {
+			t.Fatal(err)
+		}
+		got := body(t, m.LastRequest())["generationConfig"]
+		if !jsonEq(t, got, tc.want) {
+			t.Errorf("%+v: generationConfig %v, want %s", *tc.r, got, tc.want)
+		}
+	}
+}

@@ -111,8 +111,18 @@ func generationConfig(r *llm.Request) (*wireGenerationCf, error) {
 			gc.ResponseSchema = s
 		}
 	}
+	if rs := r.Reasoning; rs != nil && rs.Mode != llm.ReasonOutputEffort {
+		budget := rs.BudgetTokens()
+		switch {
+		case rs.Off():
+			budget = 0
+		case rs.Mode == llm.ReasonAdaptive:
+			budget = -1
+		}
+		gc.ThinkingConfig = &wireThinking{ThinkingBudget: &budget}
+	}
 	if gc.StopSequences == nil && gc.MaxOutputTokens == 0 && gc.Temperature == nil && gc.TopP == nil &&
-		gc.TopK == nil && gc.Seed == nil && gc.ResponseMimeType == "" {
+		gc.TopK == nil && gc.Seed == nil && gc.ResponseMimeType == "" && gc.ThinkingConfig == nil {
 		return nil, nil
 	}
 	return &gc, nil

@@ -83,6 +83,13 @@ type wireGenerationCf struct {
 	Seed             *int64          `json:"seed,omitempty"`
 	ResponseMimeType string          `json:"responseMimeType,omitempty"`
 	ResponseSchema   json.RawMessage `json:"responseSchema,omitempty"`
+	ThinkingConfig   *wireThinking   `json:"thinkingConfig,omitempty"`
+}
+
+// wireThinking sets a thinking model's budget: 0 turns thinking off
+// (where the model allows), -1 lets the model decide.
+type wireThinking struct {
+	ThinkingBudget *int `json:"thinkingBudget,omitempty"`
 }
 
 // wireResponse is a GenerateContentResponse, whole or one stream chunk. An

@@ -62,6 +62,13 @@ func DecodeChat(body []byte) (*llm.Request, error) {
 	if in.StreamOptions != nil {
 		r.StreamUsage = in.StreamOptions.IncludeUsage
 	}
+	switch in.ReasoningEffort {
+	case "":
+	case "none", "minimal", "low", "medium", "high", "xhigh":
+		r.Reasoning = &llm.Reasoning{Mode: llm.ReasonEffort, Effort: in.ReasoningEffort}
+	default:
+		return nil, callerErrorf("reasoning_effort", "reasoning_effort %q is not valid (none, minimal, low, medium, high or xhigh)", in.ReasoningEffort)
+	}
 	r.Messages = make([]llm.Message, 0, len(in.Messages))
 	for i := range in.Messages {
 		m, err := decodeMessage(&in.Messages[i], i)

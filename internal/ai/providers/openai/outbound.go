@@ -39,6 +39,15 @@ func (p *Provider) encodeChat(c *llm.Call, stream bool) []byte {
 			out.Seed = r.Seed
 		}
 	}
+	if rs := r.Reasoning; rs != nil && (p.flavor == FlavorOpenAI || p.flavor == FlavorAzure) {
+		// Others may refuse the field (Mistral answers 422 to unknown
+		// ones); their reasoning models think by themselves.
+		if rs.Off() {
+			out.ReasoningEffort = "none"
+		} else {
+			out.ReasoningEffort = rs.EffortLevel()
+		}
+	}
 	if stream && p.flavor != FlavorMistral {
 		// Always ask for usage: the gateway accounts for it even when the
 		// client did not ask (the chunk is then dropped). Mistral sends
@@ -177,6 +186,9 @@ func decodeChatResponse(in *chatResponse) (*llm.Response, error) {
 	ch := in.Choices[0]
 	m := ch.Message
 	out := &llm.Response{ID: in.ID, Model: in.Model, Refusal: m.Refusal}
+	if m.ReasoningContent != "" {
+		out.Thinking = []llm.Thinking{{Text: m.ReasoningContent}}
+	}
 	if m.Content.IsParts {
 		for _, p := range m.Content.Parts {
 			out.Text += p.Text

@@ -102,6 +102,9 @@ func (s *stream) chunk(data []byte) error {
 			continue // other choices (n is 1), and content after the finish
 		}
 		d := ch.Delta
+		if d.ReasoningContent != nil && *d.ReasoningContent != "" {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventThinking, Text: *d.ReasoningContent})
+		}
 		if d.Content != nil && *d.Content != "" {
 			s.pending = append(s.pending, llm.Event{Type: llm.EventText, Text: *d.Content})
 		}

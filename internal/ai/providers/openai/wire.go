@@ -30,6 +30,7 @@ type chatRequest struct {
 	ResponseFormat      *responseFormat `json:"response_format,omitempty"`
 	User                string          `json:"user,omitempty"`
 	N                   *int            `json:"n,omitempty"`
+	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
 	Stream              bool            `json:"stream,omitempty"`
 	StreamOptions       *streamOptions  `json:"stream_options,omitempty"`
 }
@@ -48,6 +49,9 @@ type message struct {
 	ToolCalls  []toolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Refusal    string     `json:"refusal,omitempty"`
+	// ReasoningContent is the reasoning some OpenAI-compatible servers
+	// (DeepSeek, vLLM, Ollama) return beside the answer; read, never sent.
+	ReasoningContent string `json:"reasoning_content,omitempty"`
 }
 
 // content is a message's content: null, a string, or parts.
@@ -242,6 +246,8 @@ type delta struct {
 	Content   *string    `json:"content,omitempty"`
 	ToolCalls []toolCall `json:"tool_calls,omitempty"`
 	Refusal   *string    `json:"refusal,omitempty"`
+	// ReasoningContent: see message.
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
 }
 
 // chunk is one streamed Chat Completions event.

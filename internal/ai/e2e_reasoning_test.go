@@ -174,3 +174,18 @@ func TestAIReasoningTranslated(t *testing.T) {
 		}
 	})
 }
+
+// TestAITemperatureClamped checks that an OpenAI temperature above
+// Anthropic's range reaches Anthropic as its maximum, not as a 400.
+func TestAITemperatureClamped(t *testing.T) {
+	e := startAI(t, "", "", "")
+	for _, tc := range []struct{ in, want float64 }{{1.7, 1}, {0.7, 0.7}} {
+		e.an.Push(testkit.LLMReply{Text: "ok"})
+		if _, err := e.openai.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "claude", Messages: hello(), Temperature: openai.Float(tc.in)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.an.Last().Body["temperature"]; got != tc.want {
+			t.Errorf("temperature %v reached Anthropic as %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

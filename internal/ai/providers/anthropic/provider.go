@@ -110,6 +110,12 @@ func encodeRequest(c *llm.Call, stream bool) ([]byte, error) {
 	if out.MaxTokens == 0 {
 		out.MaxTokens = DefaultMaxTokens
 	}
+	if t := out.Temperature; t != nil && *t > 1 {
+		// OpenAI's range is 0..2, Anthropic's 0..1: the most random
+		// setting Anthropic has, rather than a 400.
+		one := 1.0
+		out.Temperature = &one
+	}
 	if r.User != "" {
 		out.Metadata = &metadata{UserID: r.User}
 	}

@@ -41,19 +41,9 @@ func TestBedrockThroughGateway(t *testing.T) {
 
 	mb.Reply(testkit.BedrockReply{Content: []testkit.BedrockBlock{{Text: "Checking."}, {ToolUse: &testkit.BedrockToolUse{ID: "tooluse_1", Name: "get_weather", Input: `{"city":"Rome"}`}}},
 		StopReason: "tool_use", Usage: testkit.BedrockUsage{Input: 30, Output: 9}})
-	stream := e.anthropic.Messages.NewStreaming(ctx(t), anthropic.MessageNewParams{Model: "br", MaxTokens: 100,
+	msg := streamAnthropic(t, e, anthropic.MessageNewParams{Model: "br", MaxTokens: 100,
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Rome?"))},
-		Tools: []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "get_weather",
-			InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"city": map[string]any{"type": "string"}}}}}}})
-	var msg anthropic.Message
-	for stream.Next() {
-		if err := msg.Accumulate(stream.Current()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
+		Tools:    anthropicWeatherTool})
 	if len(msg.Content) != 2 || msg.Content[0].Text != "Checking." || string(msg.Content[1].Input) != `{"city":"Rome"}` ||
 		msg.StopReason != anthropic.StopReasonToolUse || msg.Usage.OutputTokens != 9 {
 		t.Fatalf("streamed = %+v", msg)

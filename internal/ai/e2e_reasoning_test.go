@@ -23,20 +23,10 @@ func TestAIThinkingToolLoop(t *testing.T) {
 	e.an.Push(
 		testkit.LLMReply{Thinking: thought, Signature: sig, ToolCalls: []testkit.LLMToolCall{{ID: "toolu_01", Name: "get_weather", Args: `{"city":"Paris"}`}}},
 		testkit.LLMReply{Text: "It is sunny in Paris."})
-	tools := []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "get_weather",
-		InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"city": map[string]any{"type": "string"}}}}}}
+	tools := anthropicWeatherTool
 	ask := anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))
-	stream := e.anthropic.Messages.NewStreaming(ctx(t), anthropic.MessageNewParams{Model: "claude", MaxTokens: 4096,
+	msg := streamAnthropic(t, e, anthropic.MessageNewParams{Model: "claude", MaxTokens: 4096,
 		Thinking: anthropic.ThinkingConfigParamOfEnabled(2048), Tools: tools, Messages: []anthropic.MessageParam{ask}})
-	var msg anthropic.Message
-	for stream.Next() {
-		if err := msg.Accumulate(stream.Current()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
 	if len(msg.Content) != 2 || msg.Content[0].Type != "thinking" || msg.Content[0].Thinking != thought ||
 		msg.Content[0].Signature != sig || msg.Content[1].Type != "tool_use" || string(msg.Content[1].Input) != `{"city":"Paris"}` {
 		t.Fatalf("streamed answer = %+v", msg.Content)
@@ -92,15 +82,7 @@ func TestAIThinkingUnary(t *testing.T) {
 			params := anthropic.MessageNewParams{Model: "gpt", MaxTokens: 100, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("2+2?"))}}
 			var msg anthropic.Message
 			if stream {
-				s := e.anthropic.Messages.NewStreaming(ctx(t), params)
-				for s.Next() {
-					if err := msg.Accumulate(s.Current()); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := s.Err(); err != nil {
-					t.Fatal(err)
-				}
+				msg = streamAnthropic(t, e, params)
 			} else {
 				r, err := e.anthropic.Messages.New(ctx(t), params)
 				if err != nil {

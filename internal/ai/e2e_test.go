@@ -81,6 +81,27 @@ ai:
 	return e
 }
 
+// anthropicWeatherTool is weatherTool as an Anthropic client declares it.
+var anthropicWeatherTool = []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "get_weather",
+	InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"city": map[string]any{"type": "string"}}}}}}
+
+// streamAnthropic makes a streamed Messages call with the official SDK and
+// returns the message it accumulates from the events.
+func streamAnthropic(t *testing.T, e *aiEnv, p anthropic.MessageNewParams) anthropic.Message {
+	t.Helper()
+	stream := e.anthropic.Messages.NewStreaming(ctx(t), p)
+	var msg anthropic.Message
+	for stream.Next() {
+		if err := msg.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -260,22 +281,12 @@ func TestAnthropicClientEveryProvider(t *testing.T) {
 
 			tc.mock.Push(testkit.LLMReply{Text: "Let me check.", ToolCalls: []testkit.LLMToolCall{{ID: "toolu_1", Name: "get_weather", Args: `{"city":"Lyon"}`, ArgChunk: 2}},
 				Usage: testkit.LLMUsage{Input: 40, Output: 12}})
-			stream := e.anthropic.Messages.NewStreaming(ctx(t), anthropic.MessageNewParams{
+			got := streamAnthropic(t, e, anthropic.MessageNewParams{
 				Model:     tc.model,
 				MaxTokens: 64,
 				Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Lyon?"))},
-				Tools: []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "get_weather",
-					InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"city": map[string]any{"type": "string"}}}}}},
+				Tools:     anthropicWeatherTool,
 			})
-			var got anthropic.Message
-			for stream.Next() {
-				if err := got.Accumulate(stream.Current()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := stream.Err(); err != nil {
-				t.Fatal(err)
-			}
 			if len(got.Content) != 2 || got.Content[0].Text != "Let me check." || got.Content[1].Name != "get_weather" ||
 				string(got.Content[1].Input) != `{"city":"Lyon"}` || got.StopReason != anthropic.StopReasonToolUse {
 				t.Fatalf("streamed message = %+v", got)

@@ -74,6 +74,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChat$$' -fuzztime 30s ./internal/ai/providers/openai
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEmbeddings$$' -fuzztime 30s ./internal/ai/providers/openai
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/openai
+	$(GO) test -run '^$$' -fuzz '^FuzzChunkScanner$$' -fuzztime 30s ./internal/ai/providers/openai
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessages$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/anthropic
 

@@ -293,18 +293,20 @@ func (w *response) commit(final bool) {
 		hb = appendDate(hb)
 	}
 	hb = append(hb, "\r\n"...)
+	c.hbuf = hb
 	switch w.mode {
 	case frameFixed, frameClose:
-		hb = append(hb, c.wbuf...)
+		c.hbuf = append(hb, c.wbuf...)
+		c.wbuf = c.wbuf[:0]
 	case frameChunked:
-		if len(c.wbuf) > 0 {
-			hb = appendChunk(hb, c.wbuf)
-		}
-	}
-	c.hbuf = hb
-	c.wbuf = c.wbuf[:0]
-	if w.mode == frameChunked {
-		c.wbuf = c.wbuf[:chunkRoom]
+		// The body buffered so far becomes the first chunk, framed in
+		// place like the later ones (emit): it moves up to leave the
+		// room for its size line. The head buffer does not grow.
+		n := len(c.wbuf)
+		c.wbuf = c.wbuf[:chunkRoom+n]
+		copy(c.wbuf[chunkRoom:], c.wbuf[:n])
+	default:
+		c.wbuf = c.wbuf[:0]
 	}
 }
 

@@ -160,14 +160,6 @@ func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10
 
 func appendHex(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 16) }
 
-// appendChunk appends data framed as one chunk.
-func appendChunk(dst, data []byte) []byte {
-	dst = appendHex(dst, len(data))
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, data...)
-	return append(dst, "\r\n"...)
-}
-
 const hexDigits = "0123456789abcdef"
 
 // frameChunk frames the chunk data buffered in wbuf[chunkRoom:] in place:

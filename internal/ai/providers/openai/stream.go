@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
@@ -23,6 +22,7 @@ type stream struct {
 	calls    []*toolState       // in the order they started
 	lastKey  int                // the server's index of the last call started
 	err      error
+	scan     chunkScanner
 }
 
 type toolState struct {
@@ -79,7 +79,7 @@ func (s *stream) read() error {
 // provider (a held stream's goroutine stack stays small).
 func (s *stream) chunk(data []byte) error {
 	var c chunk
-	if err := json.Unmarshal(data, &c); err != nil {
+	if err := s.decodeChunk(data, &c); err != nil {
 		return llm.Errorf(llm.ClassBadResponse, "openai: bad stream chunk: %v", err)
 	}
 	if c.Error != nil {

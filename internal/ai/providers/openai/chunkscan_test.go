@@ -1,0 +1,64 @@
+package openai
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+var chunkSeeds = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1731000000,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]}`,
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1731000000,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hello \"world\" \\ \u00e9\ud83d\ude00\n"},"finish_reason":null}],"obfuscation":"xY3"}`,
+	`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"reasoning_content":"hmm"}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":""}}]}}]}`,
+	`{"error":{"message":"boom","type":"server_error"}}`,
+	`{"ID":"upper","choices":[{"index":0,"delta":{"Content":"x"}}]}`,
+	`{"id":"a","id":"b","choices":null}`,
+	` {"id":"c","created":-0,"choices":[{"index":1,"delta":null,"extra":{"a":[1,2,{"b":null}],"c":true}}]} `,
+	`{"id":"\u0069d","choices":[{"index":0.5}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"bad \ud800 surrogate"}}]}`,
+}
+
+// TestChunkScanner checks the scanner takes the common chunks itself and
+// agrees with encoding/json on them.
+func TestChunkScanner(t *testing.T) {
+	var p chunkScanner
+	for _, i := range []int{0, 1, 2, 4} {
+		var c chunk
+		if !p.decode([]byte(chunkSeeds[i]), &c) {
+			t.Errorf("seed %d: the scanner left a common chunk to encoding/json", i)
+		}
+	}
+	for _, s := range chunkSeeds {
+		checkChunk(t, &p, []byte(s))
+	}
+}
+
+// FuzzChunkScanner holds the scanner to encoding/json: whatever it takes,
+// encoding/json must decode to the same chunk.
+func FuzzChunkScanner(f *testing.F) {
+	for _, s := range chunkSeeds {
+		f.Add([]byte(s))
+	}
+	var p chunkScanner
+	f.Fuzz(func(t *testing.T, b []byte) { checkChunk(t, &p, b) })
+}
+
+func checkChunk(t *testing.T, p *chunkScanner, b []byte) {
+	t.Helper()
+	var got chunk
+	if !p.decode(b, &got) {
+		return // left to encoding/json
+	}
+	var want chunk
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatalf("the scanner took %q, which encoding/json refuses: %v", b, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Fatalf("%q:\nscanner       %s\nencoding/json %s", b, g, w)
+	}
+}

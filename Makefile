@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkScanner$$' -fuzztime 30s ./internal/ai/providers/openai
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessages$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/anthropic
+	$(GO) test -run '^$$' -fuzz '^FuzzEventScanner$$' -fuzztime 30s ./internal/ai/providers/anthropic
 
 clean:
 	rm -rf bin

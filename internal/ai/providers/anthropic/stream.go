@@ -2,10 +2,10 @@ package anthropic
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
+	"github.com/sluicegw/sluice/internal/jsonscan"
 )
 
 // stream reads a Messages event stream and yields canonical events.
@@ -25,6 +25,7 @@ type stream struct {
 	// plus one (0: none); signature is its signature so far.
 	thinking  int
 	signature string
+	scan      jsonscan.Scanner
 }
 
 func newStream(ctx context.Context, body io.ReadCloser) *stream {
@@ -69,7 +70,7 @@ func (s *stream) read() error {
 // provider (a held stream's goroutine stack stays small).
 func (s *stream) event(data []byte) error {
 	var e streamEvent
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err := s.decodeEvent(data, &e); err != nil {
 		return llm.Errorf(llm.ClassBadResponse, "anthropic: bad stream event: %v", err)
 	}
 	if !s.started {

@@ -85,7 +85,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	addr := hostPort(req.URL.Host)
 	pool := t.pool(addr)
 	for try := 0; ; try++ {
-		c, err := t.connect(ctx, pool, addr)
+		c, err := t.connect(ctx, pool, addr, try > 0)
 		if err != nil {
 			closeBody(req)
 			return nil, err
@@ -96,7 +96,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		// A kept-alive connection the server closed while it sat idle
 		// fails before any byte of the answer: send again, once, on a
-		// fresh connection, if the body can be sent again.
+		// new connection (the other idle ones may be as stale), if the
+		// body can be sent again.
 		if retry && try == 0 && ctx.Err() == nil {
 			if req.Body == nil || req.Body == http.NoBody {
 				continue
@@ -149,11 +150,14 @@ func (t *Transport) pool(addr string) *upstream.Pool {
 	return p
 }
 
-// connect returns an idle connection to addr or dials a new one.
-func (t *Transport) connect(ctx context.Context, pool *upstream.Pool, addr string) (*upstream.Conn, error) {
-	if c := pool.Get(); c != nil {
+// connect returns an idle connection to addr, unless fresh, or dials a
+// new one.
+func (t *Transport) connect(ctx context.Context, pool *upstream.Pool, addr string, fresh bool) (*upstream.Conn, error) {
+	if c := pool.Get(); c != nil && !fresh {
 		t.takeReader(c)
 		return c, nil
+	} else if c != nil {
+		pool.Put(c) // for a later request; it may well be alive
 	}
 	timeout := t.DialTimeout
 	if timeout <= 0 {

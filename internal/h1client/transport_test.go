@@ -522,3 +522,47 @@ func TestWaitSeesBytesLeftInTheSocket(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// TestAllIdleConnectionsStale checks the resend after a stale connection
+// goes out on a new one, not on another idle one the server also closed.
+func TestAllIdleConnectionsStale(t *testing.T) {
+	hold := make(chan struct{})
+	var n atomic.Int32
+	srv := startRaw(t, func(w *bufio.Writer, req *http.Request, _ net.Conn) bool {
+		if n.Add(1) <= 2 {
+			<-hold // the first two requests overlap: two connections
+		}
+		w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return false // and each is closed after its answer, unannounced
+	})
+	tr := &Transport{}
+	defer tr.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := get(t, tr, context.Background(), srv.url())
+			if err == nil {
+				io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	for srv.conns.Load() < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(hold)
+	wg.Wait()
+	time.Sleep(50 * time.Millisecond) // let the closes arrive
+	if idle := tr.pool(hostPort(srv.ln.Addr().String())).Idle(); idle != 2 {
+		t.Fatalf("%d idle connections, want 2", idle)
+	}
+	resp, err := get(t, tr, context.Background(), srv.url())
+	if err != nil {
+		t.Fatalf("with every idle connection stale: %v", err)
+	}
+	if got := readAll(t, resp); got != "ok" {
+		t.Fatalf("body %q", got)
+	}
+}

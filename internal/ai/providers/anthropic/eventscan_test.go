@@ -1,11 +1,10 @@
 package anthropic
 
 import (
-	"encoding/json"
-	"reflect"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/jsonscan"
+	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
 
 var eventSeeds = []string{
@@ -50,15 +49,5 @@ func FuzzEventScanner(f *testing.F) {
 
 func checkEvent(t *testing.T, p *jsonscan.Scanner, b []byte) {
 	t.Helper()
-	var got streamEvent
-	if !scanEvent(p, b, &got) {
-		return // left to encoding/json
-	}
-	var want streamEvent
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatalf("the scanner took %q, which encoding/json refuses: %v", b, err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%q:\nscanner       %+v %+v\nencoding/json %+v %+v", b, got, got.Delta, want, want.Delta)
-	}
+	jsonscantest.Agrees(t, b, func(b []byte, e *streamEvent) bool { return scanEvent(p, b, e) })
 }

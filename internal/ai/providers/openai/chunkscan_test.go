@@ -1,9 +1,9 @@
 package openai
 
 import (
-	"encoding/json"
-	"reflect"
 	"testing"
+
+	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
 
 var chunkSeeds = []string{
@@ -48,17 +48,5 @@ func FuzzChunkScanner(f *testing.F) {
 
 func checkChunk(t *testing.T, p *chunkScanner, b []byte) {
 	t.Helper()
-	var got chunk
-	if !p.decode(b, &got) {
-		return // left to encoding/json
-	}
-	var want chunk
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatalf("the scanner took %q, which encoding/json refuses: %v", b, err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		g, _ := json.Marshal(got)
-		w, _ := json.Marshal(want)
-		t.Fatalf("%q:\nscanner       %s\nencoding/json %s", b, g, w)
-	}
+	jsonscantest.Agrees(t, b, p.decode)
 }

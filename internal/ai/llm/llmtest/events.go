@@ -3,6 +3,8 @@ package llmtest
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
@@ -54,5 +56,30 @@ func CheckEvents(t testing.TB, evs []llm.Event, end error) {
 	var pe *llm.ProviderError
 	if !errors.As(end, &pe) {
 		t.Fatalf("end %v (%T) is not a *llm.ProviderError", end, end)
+	}
+}
+
+// CheckStreamEnds drains s (a fuzzed body): it must end (an error, io.EOF
+// included, within max events), give the same error again after the end,
+// and keep the canonical contract (CheckEvents).
+func CheckStreamEnds(t testing.TB, s llm.Stream, max int) {
+	t.Helper()
+	evs, err := Drain(s, max)
+	if err == nil {
+		t.Fatal("the stream did not end")
+	}
+	if _, again := s.Next(); again != err {
+		t.Fatalf("Next after the end gave %v, then %v", err, again)
+	}
+	CheckEvents(t, evs, err)
+}
+
+// AddSeeds adds the files of testdata matching pattern to f's corpus.
+func AddSeeds(f *testing.F, pattern string) {
+	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	for _, file := range files {
+		if b, err := os.ReadFile(file); err == nil {
+			f.Add(b)
+		}
 	}
 }

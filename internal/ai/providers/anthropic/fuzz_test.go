@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
@@ -16,21 +14,12 @@ import (
 	"github.com/sluicegw/sluice/internal/config"
 )
 
-func addSeeds(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	for _, file := range files {
-		if b, err := os.ReadFile(file); err == nil {
-			f.Add(b)
-		}
-	}
-}
-
 // FuzzDecodeMessages feeds arbitrary bodies to DecodeMessages: it must not
 // panic, its errors must be *CallerError with a message, and a request it
 // takes must encode to a JSON object for Anthropic and for every
 // OpenAI flavor; the OpenAI body must decode again with openai.DecodeChat.
 func FuzzDecodeMessages(f *testing.F) {
-	addSeeds(f, "inbound/*.json")
+	llmtest.AddSeeds(f, "inbound/*.json")
 	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[{"type":"tool_use","input":null}]}]}`))
 	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":""}]}]}`))
 	f.Add([]byte(`{"model":"m","max_tokens":1,"system":[],"messages":[{"role":"user","content":""}],"tools":[{"name":"x","input_schema":null,"strict":true}]}`))
@@ -86,17 +75,10 @@ func FuzzDecodeMessages(f *testing.F) {
 // body. It must not panic, must end, and the events must keep the
 // canonical contract (llmtest.CheckEvents).
 func FuzzStream(f *testing.F) {
-	addSeeds(f, "stream/*.sse")
+	llmtest.AddSeeds(f, "stream/*.sse")
 	f.Add([]byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"f\"}}\n\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s := newStream(context.Background(), io.NopCloser(bytes.NewReader(body)))
-		evs, err := llmtest.Drain(s, 100000)
-		if err == nil {
-			t.Fatal("the stream did not end")
-		}
-		if _, again := s.Next(); again != err {
-			t.Fatalf("Next after the end gave %v, then %v", err, again)
-		}
-		llmtest.CheckEvents(t, evs, err)
+		llmtest.CheckStreamEnds(t, s, 100000)
 	})
 }

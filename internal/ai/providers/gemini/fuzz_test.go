@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
+	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
 	"github.com/sluicegw/sluice/internal/config"
 )
 
@@ -22,22 +21,13 @@ func fuzzProvider(t testing.TB) *Provider {
 	return p
 }
 
-func addSeeds(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	for _, file := range files {
-		if b, err := os.ReadFile(file); err == nil {
-			f.Add(b)
-		}
-	}
-}
-
 // FuzzStream feeds arbitrary bytes to the stream decoder as an SSE body.
 // Whatever comes, it must not panic, and the events must keep the
 // contract: Start first, tool calls numbered from 0 with their arguments
 // a JSON object, nothing but Usage after Finish, io.EOF only after a
 // Finish, every other end a *llm.ProviderError.
 func FuzzStream(f *testing.F) {
-	addSeeds(f, "stream/*.sse")
+	llmtest.AddSeeds(f, "stream/*.sse")
 	f.Add([]byte("data: {\"candidates\":[{\"finishReason\":\"STOP\"}]}\n\n"))
 	f.Add([]byte("data: {\"error\":{\"code\":429,\"status\":\"RESOURCE_EXHAUSTED\"}}\n\n"))
 	p := fuzzProvider(f)
@@ -93,7 +83,7 @@ func FuzzStream(f *testing.F) {
 
 // FuzzResponse feeds arbitrary bytes to the whole-answer decoder.
 func FuzzResponse(f *testing.F) {
-	addSeeds(f, "response/*.json")
+	llmtest.AddSeeds(f, "response/*.json")
 	p := fuzzProvider(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var w wireResponse

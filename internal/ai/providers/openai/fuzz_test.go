@@ -7,8 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
@@ -16,15 +14,6 @@ import (
 	"github.com/sluicegw/sluice/internal/ai/providers/anthropic"
 	"github.com/sluicegw/sluice/internal/config"
 )
-
-func addSeeds(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	for _, file := range files {
-		if b, err := os.ReadFile(file); err == nil {
-			f.Add(b)
-		}
-	}
-}
 
 // fuzzFlavors are adapters of every OpenAI flavor, for encodeChat.
 func fuzzFlavors(t testing.TB) []*Provider {
@@ -56,7 +45,7 @@ func fuzzAnthropic(t testing.TB) (*anthropic.Provider, *llmtest.Capture) {
 // must encode to a JSON object for every provider flavor, the OpenAI one
 // decoding again.
 func FuzzDecodeChat(f *testing.F) {
-	addSeeds(f, "inbound/*.json")
+	llmtest.AddSeeds(f, "inbound/*.json")
 	f.Add([]byte(`{"model":"m","messages":[{"role":"tool","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}}],"tool_call_id":"c"}]}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":"null"}}]}]}`))
 	flavors := fuzzFlavors(f)
@@ -128,17 +117,10 @@ func FuzzDecodeEmbeddings(f *testing.F) {
 // It must not panic, must end, and the events must keep the canonical
 // contract (see checkEvents).
 func FuzzStream(f *testing.F) {
-	addSeeds(f, "stream/*.sse")
+	llmtest.AddSeeds(f, "stream/*.sse")
 	f.Add([]byte("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"f\"}},{\"function\":{\"arguments\":\"{}\"}}]}}]}\n\ndata: {\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\"}]}\n\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s := newStream(context.Background(), io.NopCloser(bytes.NewReader(body)))
-		evs, err := llmtest.Drain(s, 100000)
-		if err == nil {
-			t.Fatal("the stream did not end")
-		}
-		if _, again := s.Next(); again != err {
-			t.Fatalf("Next after the end gave %v, then %v", err, again)
-		}
-		llmtest.CheckEvents(t, evs, err)
+		llmtest.CheckStreamEnds(t, s, 100000)
 	})
 }

@@ -19,6 +19,12 @@
 # the ai-gateway markers; bench/run.sh keeps that section when it rewrites
 # the file). Raw outputs go to bench/results/ai-<UTC timestamp>/.
 #
+# Two reference targets carry the same request as direct through a proxy
+# that does no AI work: sluice's own plain proxy route, and nginx (Debian's
+# package, installed with apt-get when absent and run as root) as a plain
+# keep-alive reverse proxy. They are the floor on this machine: what one
+# more loopback hop between processes costs, whatever the gateway does.
+#
 # Knobs (environment): BENCH_AI_DURATION seconds per run (5), BENCH_AI_WARMUP
 # seconds (1), BENCH_AI_RUNS (3), BENCH_AI_CONNS (16), BENCH_AI_CHUNKS text
 # deltas per streamed answer (20), BENCH_AI_PORT_BASE (18500; uses the next 4
@@ -50,6 +56,7 @@ P_MOCK=$((PORT_BASE + 1))
 P_SLUICE=$((PORT_BASE + 2))
 P_SLUICE_ADMIN=$((PORT_BASE + 3))
 P_PORTKEY=$((PORT_BASE + 4))
+P_NGINX=$((PORT_BASE + 5))
 MOCK=http://127.0.0.1:$P_MOCK
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -57,6 +64,7 @@ RESULTS="$BENCH_DIR/results/ai-$STAMP"
 TMP=""
 PIDS=()
 PORTKEY_SKIP=""
+NGINX_SKIP=""
 FATAL=()
 
 log() { printf '[bench-ai] %s\n' "$*" >&2; }
@@ -98,7 +106,7 @@ wait_port() { # wait_port PORT: up to 15 s
 # ------------------------------------------------------------------ build --
 
 command -v go >/dev/null || die "Go is needed to build the mock and the load generator"
-for p in $P_MOCK $P_SLUICE $P_SLUICE_ADMIN $P_PORTKEY; do
+for p in $P_MOCK $P_SLUICE $P_SLUICE_ADMIN $P_PORTKEY $P_NGINX; do
 	port_open "$p" && die "port $p is already in use; set BENCH_AI_PORT_BASE"
 done
 TMP=$(mktemp -d /tmp/sluice-bench-ai.XXXXXX)
@@ -138,6 +146,23 @@ EOF
 }
 install_portkey
 
+# nginx: Debian's package. Its own system service is kept from starting
+# (policy-rc.d): only the private instance below runs.
+install_nginx() {
+	command -v nginx >/dev/null && return
+	if ((EUID != 0)) || ! command -v apt-get >/dev/null; then NGINX_SKIP="nginx is not installed"; return; fi
+	log "apt-get install nginx"
+	local policy=0
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1
+	fi
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; } >"$RESULTS/apt-nginx.log" 2>&1 ||
+		NGINX_SKIP="apt-get install nginx failed (see bench/results/ai-$STAMP/apt-nginx.log)"
+	((policy)) && rm -f /usr/sbin/policy-rc.d
+	command -v nginx >/dev/null || NGINX_SKIP=${NGINX_SKIP:-"nginx is not installed"}
+}
+install_nginx
+
 # ------------------------------------------------------------------ start --
 
 cat >"$TMP/sluice.yaml" <<EOF
@@ -176,6 +201,38 @@ wait_port "$P_MOCK" || die "the mock did not start (see $RESULTS/mock.log)"
 mkdir -p "$TMP/sluice-data"
 start sluice "$SLUICE" serve --config "$TMP/sluice.yaml" --data "$TMP/sluice-data"
 wait_port "$P_SLUICE" || FATAL+=("sluice did not start (see bench/results/ai-$STAMP/sluice.log)")
+if [[ -z $NGINX_SKIP ]]; then
+	mkdir -p "$TMP/nginx"
+	chmod 755 "$TMP" # nginx workers run as nobody when started by root
+	cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    upstream mock {
+        server 127.0.0.1:$P_MOCK;
+        keepalive 64;
+        keepalive_requests 10000000;
+    }
+    server {
+        listen 127.0.0.1:$P_NGINX;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+EOF
+	cp "$TMP/nginx/nginx.conf" "$RESULTS/"
+	start nginx nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
+	wait_port "$P_NGINX" || NGINX_SKIP="nginx did not start (see bench/results/ai-$STAMP/nginx.log)"
+fi
 if [[ -z $PORTKEY_SKIP ]]; then
 	start portkey env NODE_ENV=production node "$NODE_DIR/node_modules/@portkey-ai/gateway/build/start-server.js" \
 		"--port=$P_PORTKEY" --headless
@@ -198,7 +255,7 @@ an_body() { # an_body MODEL STREAM
 }
 
 SCENARIOS=(openai-openai-unary openai-openai-stream openai-anthropic-unary openai-anthropic-stream)
-TARGETS=(direct proxy sluice portkey)
+TARGETS=(direct nginx proxy sluice portkey)
 declare -A URL BODY EXPECT HDRS
 for s in "${SCENARIOS[@]}"; do
 	mode=${s##*-}
@@ -227,6 +284,8 @@ for s in "${SCENARIOS[@]}"; do
 	# The floor: the direct request through sluice's plain proxy route.
 	URL[$s,proxy]="http://127.0.0.1:$P_SLUICE/proxy${URL[$s,direct]#"$MOCK"}"
 	BODY[$s,proxy]=${BODY[$s,direct]} HDRS[$s,proxy]=${HDRS[$s,direct]} EXPECT[$s,proxy]=${EXPECT[$s,direct]}
+	URL[$s,nginx]="http://127.0.0.1:$P_NGINX${URL[$s,direct]#"$MOCK"}"
+	BODY[$s,nginx]=${BODY[$s,direct]} HDRS[$s,nginx]=${HDRS[$s,direct]} EXPECT[$s,nginx]=${EXPECT[$s,direct]}
 	HDRS[$s,portkey]="x-portkey-provider: $provider|x-portkey-custom-host: $MOCK/v1|Authorization: Bearer sk-bench-$([[ $provider == openai ]] && echo oa || echo an)"
 done
 
@@ -244,23 +303,28 @@ load() {
 # Every target must answer every scenario completely before any load.
 for t in "${TARGETS[@]}"; do
 	[[ $t == portkey && -n $PORTKEY_SKIP ]] && continue
+	[[ $t == nginx && -n $NGINX_SKIP ]] && continue
 	[[ ($t == sluice || $t == proxy) && ${#FATAL[@]} -gt 0 ]] && continue
 	for s in "${SCENARIOS[@]}"; do
 		read -r _ _ _ _ _ n errs first < <(load "check/$s/$t" "$s" "$t" 1 0.3 0) || true
 		if [[ ${n:-0} == 0 || ${errs:-1} != 0 ]]; then
 			msg="wrong answer on $s: ${first:-no output}"
 			if [[ $t == portkey ]]; then PORTKEY_SKIP=$msg; break; fi
+			if [[ $t == nginx ]]; then NGINX_SKIP=$msg; break; fi
 			[[ $t == sluice || $t == proxy ]] && FATAL+=("sluice ($t): $msg") && break
 			die "the mock answered wrongly on $s: ${first:-}"
 		fi
 	done
 done
 [[ -n $PORTKEY_SKIP ]] && log "Portkey skipped: $PORTKEY_SKIP"
+[[ -n $NGINX_SKIP ]] && log "nginx skipped: $NGINX_SKIP"
 ((${#FATAL[@]})) && die "${FATAL[*]}" 1
 
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 V_SLUICE=$("$SLUICE" version 2>&1 | head -1 || true)
+V_NGINX=n/a
+[[ -z $NGINX_SKIP ]] && V_NGINX=$(nginx -v 2>&1 | sed 's/^nginx version: //')
 V_NODE=$(node --version 2>/dev/null || echo n/a)
 V_HONO=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$NODE_DIR/node_modules/@hono/node-server/package.json" 2>/dev/null || echo n/a)
 GIT_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
@@ -277,6 +341,7 @@ for mode in latency throughput; do
 		for s in "${SCENARIOS[@]}"; do
 			for t in "${TARGETS[@]}"; do
 				[[ $t == portkey && -n $PORTKEY_SKIP ]] && continue
+				[[ $t == nginx && -n $NGINX_SKIP ]] && continue
 				line=$(load "$s/$mode/$t/$r" "$s" "$t" "$c" "$DURATION" "$WARMUP") || line=""
 				[[ -n $line ]] || { FATAL+=("aiload failed on $s/$mode/$t"); continue; }
 				echo "$line" >>"$RESULTS/runs.txt"
@@ -339,6 +404,12 @@ SECTION="$TMP/section.md"
 		echo "  \`@hono/node-server\` pinned to $V_HONO (later versions break its streams: Portkey-AI/gateway issue 1389);"
 		echo "  pointed at the mock per request with \`x-portkey-provider\` and \`x-portkey-custom-host\`."
 	fi
+	if [[ -n $NGINX_SKIP ]]; then
+		echo "- nginx: **not measured — $NGINX_SKIP**."
+	else
+		echo "- nginx: $V_NGINX (Debian), \`worker_processes auto\`, a keep-alive \`upstream\` to the mock, \`proxy_buffering off\`,"
+		echo "  access log off: a plain reverse proxy, for the cost of the hop alone."
+	fi
 	echo "- Mock provider: \`bench/cmd/llmmock\`, one Go process answering canned OpenAI Chat Completions and Anthropic"
 	echo "  Messages bodies; a streamed answer is $CHUNKS text deltas, each event flushed on its own."
 	echo "- Load: \`bench/cmd/aiload\` POSTs the same OpenAI chat body (system + user message) to each target and the"
@@ -350,8 +421,10 @@ SECTION="$TMP/section.md"
 	echo "Reading the tables: Portkey's stream reader pauses 25 ms (a \`setTimeout\` in its published build) before"
 	echo "it passes on the first chunk, so that fixed pause is most of its stream overhead; the unary rows show its"
 	echo "per-request cost without it. The \"plain proxy\" rows are the floor on this machine: the same request as"
-	echo "direct, through a plain proxy route of the same sluice process (no AI work at all), so the cost of one more"
-	echo "loopback hop between processes on 2 shared cores; \"AI work\" is the AI route's overhead minus that floor."
+	echo "direct, through a plain proxy route of the same sluice process (no AI work at all) and through nginx, so the"
+	echo "cost of one more loopback hop between processes on 2 shared cores; \"AI work\" is the AI route's overhead minus"
+	echo "sluice's own floor. \"Portkey / nginx's hop\" is the ratio a gateway would reach if its AI work were free and its"
+	echo "hop as cheap as nginx's: the ceiling of the Portkey ratio on this machine."
 	echo
 	"$TMP/aiload" report "$RESULTS/runs.txt"
 	if [[ -n $GO_TABLE ]]; then

@@ -267,9 +267,12 @@ func report(file string, w io.Writer) error {
 		}
 		return rs[(len(rs)-1)/2], errs, first, true
 	}
-	targets := []string{"direct", "proxy", "sluice", "portkey"}
-	names := map[string]string{"direct": "direct to the mock", "proxy": "sluice, plain proxy route (the hop's floor)",
-		"sluice": "**sluice**", "portkey": "Portkey"}
+	targets := []string{"direct", "nginx", "proxy", "sluice", "portkey"}
+	names := map[string]string{"direct": "direct to the mock", "nginx": "nginx, plain proxy (a C proxy's hop)",
+		"proxy": "sluice, plain proxy route (the hop's floor)", "sluice": "**sluice**", "portkey": "Portkey"}
+	// Reference targets are left out of a report when a run has none
+	// (older runs, or nginx not installed).
+	reference := func(t string) bool { return t == "proxy" || t == "nginx" }
 	measured := func(s, mode, t string) bool { _, _, _, ok := med(key{s, mode, t}); return ok }
 
 	fmt.Fprintln(w, "### Latency overhead (1 connection, one request at a time)")
@@ -278,7 +281,7 @@ func report(file string, w io.Writer) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| scenario | target | p50 µs | p99 µs | overhead p50 µs | overhead p99 µs | errors | p50 per run |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---|")
-	type over struct{ proxy, sluice, portkey float64 }
+	type over struct{ nginx, proxy, sluice, portkey float64 }
 	overheads := map[string]over{}
 	for _, s := range scenarios {
 		d, _, _, okd := med(key{s, "latency", "direct"})
@@ -286,8 +289,8 @@ func report(file string, w io.Writer) error {
 		for _, t := range targets {
 			k := key{s, "latency", t}
 			r, errs, first, ok := med(k)
-			if !ok && t == "proxy" {
-				continue // older runs have no floor
+			if !ok && reference(t) {
+				continue
 			}
 			if !ok {
 				fmt.Fprintf(w, "| %s | %s | not measured | | | | | |\n", s, names[t])
@@ -301,6 +304,8 @@ func report(file string, w io.Writer) error {
 			if t != "direct" && okd {
 				o50, o99 = fmt.Sprintf("%.0f", r.p50-d.p50), fmt.Sprintf("%.0f", r.p99-d.p99)
 				switch t {
+				case "nginx":
+					o.nginx = r.p50 - d.p50
 				case "proxy":
 					o.proxy = r.p50 - d.p50
 				case "sluice":
@@ -314,19 +319,29 @@ func report(file string, w io.Writer) error {
 		overheads[s] = o
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | sluice p50 overhead | of which the hop (plain proxy) | AI work | Portkey p50 overhead | Portkey / sluice |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | sluice p50 overhead | of which the hop (plain proxy) | AI work | nginx's hop | Portkey p50 overhead | Portkey / sluice | Portkey / nginx's hop |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	ratio := func(a, b float64) string {
+		if a > 0 && b > 0 {
+			return fmt.Sprintf("%.1f×", a/b)
+		}
+		return "n/a"
+	}
 	for _, s := range scenarios {
 		o := overheads[s]
-		ratio := "n/a"
-		if o.sluice > 0 && o.portkey > 0 {
-			ratio = fmt.Sprintf("**%.1f×**", o.portkey/o.sluice)
-		}
 		hop, work := "n/a", "n/a"
 		if measured(s, "latency", "proxy") {
 			hop, work = fmt.Sprintf("%.3f ms", o.proxy/1e3), fmt.Sprintf("%.3f ms", (o.sluice-o.proxy)/1e3)
 		}
-		fmt.Fprintf(w, "| %s | %.3f ms | %s | %s | %s | %s |\n", s, o.sluice/1e3, hop, work, msOrNA(o.portkey), ratio)
+		nginxHop := "n/a"
+		if measured(s, "latency", "nginx") {
+			nginxHop = fmt.Sprintf("%.3f ms", o.nginx/1e3)
+		}
+		ours := ratio(o.portkey, o.sluice)
+		if ours != "n/a" {
+			ours = "**" + ours + "**"
+		}
+		fmt.Fprintf(w, "| %s | %.3f ms | %s | %s | %s | %s | %s | %s |\n", s, o.sluice/1e3, hop, work, nginxHop, msOrNA(o.portkey), ours, ratio(o.portkey, o.nginx))
 	}
 
 	fmt.Fprintln(w)
@@ -341,7 +356,7 @@ func report(file string, w io.Writer) error {
 		for _, t := range targets {
 			k := key{s, "throughput", t}
 			r, errs, first, ok := med(k)
-			if !ok && t == "proxy" {
+			if !ok && reference(t) {
 				continue
 			}
 			if !ok {

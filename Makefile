@@ -78,6 +78,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessages$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzEventScanner$$' -fuzztime 30s ./internal/ai/providers/anthropic
+	$(GO) test -run '^$$' -fuzz '^FuzzMessageScanner$$' -fuzztime 30s ./internal/ai/providers/anthropic
 
 clean:
 	rm -rf bin

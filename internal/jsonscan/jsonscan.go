@@ -80,6 +80,18 @@ func (p *Scanner) Unknown(key []byte, known []string) bool {
 	return p.Skip(0)
 }
 
+// Raw reads one value of any kind as its bytes, copied into dst, as
+// encoding/json fills a json.RawMessage.
+func (p *Scanner) Raw(dst *json.RawMessage) bool {
+	p.ws()
+	start := p.i
+	if !p.Skip(0) {
+		return false
+	}
+	*dst = append((*dst)[:0], p.b[start:p.i]...)
+	return true
+}
+
 // Skip skips one value of any kind, nested at most 32 deep.
 func (p *Scanner) Skip(depth int) bool {
 	p.ws()

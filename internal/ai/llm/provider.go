@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"io"
 	"net/http"
 )
 
@@ -48,4 +49,33 @@ type Options struct {
 	// dial settings. Adapters must not set a Timeout on it: the context
 	// bounds each call.
 	Client *http.Client
+}
+
+// ReadBody reads a provider's whole answer. An answer over limit bytes is
+// a ClassBadResponse error; a read that fails returns the error as it is,
+// for the adapter to classify (TransportError passes a *ProviderError
+// through). The buffer is sized from Content-Length when the provider
+// sent one, so a small answer is read with one allocation.
+func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
+	size := int64(512)
+	if n := resp.ContentLength; n > 0 {
+		size = min(n, limit) + 1 // room to see EOF (or a longer body) without growing
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, Errorf(ClassBadResponse, "the answer is over %d bytes", limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

@@ -6,11 +6,11 @@ import (
 	"github.com/sluicegw/sluice/internal/jsonscan"
 )
 
-// decodeEvent decodes one stream event into e. The events of every token
-// (content_block_delta) and the small ones (content_block_stop, ping,
-// message_stop) are read by jsonscan; the others, once a stream
-// (message_start, content_block_start, message_delta, error), by
-// encoding/json. FuzzEventScanner holds the two to the same answers.
+// decodeEvent decodes one stream event into e. The events and answers
+// the Messages API sends (text, tool use, thinking, usage) are read by
+// jsonscan, without reflection; anything else (errors, content blocks of
+// requests, unusual documents) by encoding/json. FuzzEventScanner and
+// FuzzMessageScanner hold the two to the same answers.
 func (s *stream) decodeEvent(data []byte, e *streamEvent) error {
 	if scanEvent(&s.scan, data, e) {
 		return nil
@@ -19,9 +19,23 @@ func (s *stream) decodeEvent(data []byte, e *streamEvent) error {
 	return json.Unmarshal(data, e)
 }
 
+// decodeAnswer decodes a whole answer into m, as decodeEvent does.
+func decodeAnswer(data []byte, m *messageResponse) error {
+	var p jsonscan.Scanner
+	p.Reset(data)
+	if scanMessage(&p, m) && p.End() {
+		return nil
+	}
+	*m = messageResponse{}
+	return json.Unmarshal(data, m)
+}
+
 // eventKeys are the keys of the event types (see jsonscan.Scanner.Unknown).
 var eventKeys = []string{"type", "message", "index", "content_block", "delta", "usage", "error",
-	"text", "partial_json", "thinking", "signature", "stop_reason", "stop_sequence"}
+	"text", "partial_json", "thinking", "signature", "stop_reason", "stop_sequence",
+	"id", "role", "model", "content", "name", "input", "data", "source", "tool_use_id", "is_error", "cache_control",
+	"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+	"output_tokens_details", "thinking_tokens"}
 
 // scanEvent reads e from data, or reports false for what it leaves to
 // encoding/json.
@@ -46,7 +60,25 @@ func scanEvent(p *jsonscan.Scanner, data []byte, e *streamEvent) bool {
 			d := new(streamDelta)
 			e.Delta = d
 			return scanDelta(p, d)
-		case "message", "content_block", "usage", "error":
+		case "message":
+			if p.Null() {
+				return true
+			}
+			e.Message = new(messageResponse)
+			return scanMessage(p, e.Message)
+		case "content_block":
+			if p.Null() {
+				return true
+			}
+			e.ContentBlock = new(block)
+			return scanBlock(p, e.ContentBlock)
+		case "usage":
+			if p.Null() {
+				return true
+			}
+			e.Usage = new(usage)
+			return scanUsage(p, e.Usage)
+		case "error":
 			return p.Null() // more is left to encoding/json
 		}
 		return p.Unknown(key, eventKeys)
@@ -71,6 +103,121 @@ func scanDelta(p *jsonscan.Scanner, d *streamDelta) bool {
 			return p.OptString(&d.StopReason)
 		case "stop_sequence":
 			return p.OptString(&d.StopSequence)
+		}
+		return p.Unknown(key, eventKeys)
+	})
+}
+
+// scanMessage reads an answer (or a stream's message_start message).
+func scanMessage(p *jsonscan.Scanner, m *messageResponse) bool {
+	return p.Object(func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			return p.String(&m.ID)
+		case "type":
+			return p.String(&m.Type)
+		case "role":
+			return p.String(&m.Role)
+		case "model":
+			return p.String(&m.Model)
+		case "content":
+			return scanBlocks(p, &m.Content)
+		case "stop_reason":
+			return p.OptString(&m.StopReason)
+		case "stop_sequence":
+			return p.OptString(&m.StopSequence)
+		case "usage":
+			if p.Null() {
+				return true // a null leaves a struct as it is
+			}
+			return scanUsage(p, &m.Usage)
+		}
+		return p.Unknown(key, eventKeys)
+	})
+}
+
+func scanBlocks(p *jsonscan.Scanner, dst *[]block) bool {
+	if p.Null() {
+		*dst = nil
+		return true
+	}
+	if !p.Consume('[') {
+		return false
+	}
+	*dst = []block{}
+	if p.Consume(']') {
+		return true
+	}
+	for {
+		var b block
+		if !scanBlock(p, &b) {
+			return false
+		}
+		*dst = append(*dst, b)
+		if p.Consume(']') {
+			return true
+		}
+		if !p.Consume(',') {
+			return false
+		}
+	}
+}
+
+// scanBlock reads the blocks of answers: text, tool_use, thinking and
+// redacted_thinking. The fields only requests carry (images, tool
+// results, cache_control) are left to encoding/json.
+func scanBlock(p *jsonscan.Scanner, b *block) bool {
+	return p.Object(func(key []byte) bool {
+		switch string(key) {
+		case "type":
+			return p.String(&b.Type)
+		case "text":
+			return p.String(&b.Text)
+		case "id":
+			return p.String(&b.ID)
+		case "name":
+			return p.String(&b.Name)
+		case "input":
+			return p.Raw(&b.Input)
+		case "thinking":
+			return p.String(&b.Thinking)
+		case "signature":
+			return p.String(&b.Signature)
+		case "data":
+			return p.String(&b.Data)
+		case "source", "tool_use_id", "content", "is_error", "cache_control":
+			return false
+		}
+		return p.Unknown(key, eventKeys)
+	})
+}
+
+// scanUsage reads token counts; the breakdowns Anthropic adds beside them
+// (cache_creation, server_tool_use, service_tier) are skipped.
+func scanUsage(p *jsonscan.Scanner, u *usage) bool {
+	return p.Object(func(key []byte) bool {
+		switch string(key) {
+		case "input_tokens":
+			return p.Int64(&u.InputTokens)
+		case "output_tokens":
+			return p.Int64(&u.OutputTokens)
+		case "cache_creation_input_tokens":
+			return p.Int64(&u.CacheCreationInputTokens)
+		case "cache_read_input_tokens":
+			return p.Int64(&u.CacheReadInputTokens)
+		case "output_tokens_details":
+			if p.Null() {
+				u.OutputTokensDetails = nil
+				return true
+			}
+			d := new(outputTokensDetails)
+			u.OutputTokensDetails = d
+			return p.Object(func(key []byte) bool {
+				if string(key) == "thinking_tokens" {
+					return p.Int64(&d.ThinkingTokens)
+				}
+				return p.Unknown(key, eventKeys)
+			})
 		}
 		return p.Unknown(key, eventKeys)
 	})

@@ -1,8 +1,12 @@
 package anthropic
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
 	"github.com/sluicegw/sluice/internal/jsonscan"
 	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
@@ -20,6 +24,21 @@ var eventSeeds = []string{
 	`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
 	`{"Type":"x","INDEX":2}`,
 	`{"type":"content_block_delta","index":1.0,"delta":{"type":"text_delta","text":"x"},"extra":[{"a":null}]}`,
+	`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}`,
+	`{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`,
+	`{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":null,"output_tokens":89,"cache_read_input_tokens":3,"server_tool_use":null}}`,
+	`{"type":"content_block_start","index":0,"content_block":{"type":"image","source":{"type":"url","url":"u"}}}`,
+	`{"type":"message_start","message":null,"usage":{"output_tokens_details":{"thinking_tokens":4,"x":1}}}`,
+}
+
+// messageSeeds are answers beside those recorded in testdata/response.
+var messageSeeds = []string{
+	`{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"tool_use","id":"t","name":"f","input":{"a":[1,"\u00e9",null]}},{"type":"redacted_thinking","data":"EmwK"}],"stop_reason":"tool_use","stop_sequence":null,"usage":null}`,
+	`{"id":"msg_1","content":[{"type":"tool_use","input":null},{"type":"text","text":"x","citations":null}],"usage":{"input_tokens":1,"cache_creation":{"ephemeral_5m_input_tokens":0},"service_tier":"standard"}}`,
+	`{"id":"msg_1","content":null,"usage":{"output_tokens_details":null}}`,
+	`{"content":[{"type":"tool_result","tool_use_id":"t","content":"r"}]}`,
+	`{"content":[{"Type":"text"}]}`,
+	`{"content":[{"type":"tool_use","input": {"b" : 2} }]}`,
 }
 
 // TestEventScanner checks the scanner takes the per-token events itself
@@ -45,6 +64,48 @@ func FuzzEventScanner(f *testing.F) {
 	}
 	var p jsonscan.Scanner
 	f.Fuzz(func(t *testing.T, b []byte) { checkEvent(t, &p, b) })
+}
+
+// TestMessageScanner checks the scanner takes the recorded answers itself
+// and agrees with encoding/json on them.
+func TestMessageScanner(t *testing.T) {
+	var p jsonscan.Scanner
+	answers, _ := filepath.Glob(filepath.Join("testdata", "response", "*.json"))
+	for _, f := range answers {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAnswerScan(t, &p, b)
+		if strings.Count(filepath.Base(f), ".") > 1 {
+			continue // an output, not a recording
+		}
+		var m messageResponse
+		if p.Reset(b); !scanMessage(&p, &m) || !p.End() {
+			t.Errorf("%s: the scanner left a recorded answer to encoding/json", f)
+		}
+	}
+	for _, s := range messageSeeds {
+		checkAnswerScan(t, &p, []byte(s))
+	}
+}
+
+// FuzzMessageScanner holds the answer scanner to encoding/json.
+func FuzzMessageScanner(f *testing.F) {
+	for _, s := range messageSeeds {
+		f.Add([]byte(s))
+	}
+	llmtest.AddSeeds(f, "response/*.json")
+	var p jsonscan.Scanner
+	f.Fuzz(func(t *testing.T, b []byte) { checkAnswerScan(t, &p, b) })
+}
+
+func checkAnswerScan(t *testing.T, p *jsonscan.Scanner, b []byte) {
+	t.Helper()
+	jsonscantest.Agrees(t, b, func(b []byte, m *messageResponse) bool {
+		p.Reset(b)
+		return scanMessage(p, m) && p.End()
+	})
 }
 
 func checkEvent(t *testing.T, p *jsonscan.Scanner, b []byte) {

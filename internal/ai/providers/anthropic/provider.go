@@ -55,9 +55,13 @@ func (p *Provider) Chat(ctx context.Context, c *llm.Call) (*llm.Response, error)
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var out messageResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&out); err != nil {
+	data, err := llm.ReadBody(resp, 64<<20)
+	if err != nil {
 		return nil, llm.TransportError(ctx, err, true)
+	}
+	var out messageResponse
+	if err := decodeAnswer(data, &out); err != nil {
+		return nil, llm.Errorf(llm.ClassBadResponse, "anthropic: bad answer: %v", err)
 	}
 	return decodeResponse(&out), nil
 }

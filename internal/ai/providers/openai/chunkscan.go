@@ -6,22 +6,23 @@ import (
 	"github.com/sluicegw/sluice/internal/jsonscan"
 )
 
-// decodeChunk decodes one stream chunk into c. A stream is hundreds of
+// decode decodes one stream chunk, or a whole answer (the same object
+// with a message in place of a delta), into c. A stream is hundreds of
 // chunks and encoding/json's reflection was most of the gateway's time on
-// one, so the common chunks (role, text, refusal and reasoning deltas,
-// finish reasons) are read by chunkScanner; whatever it does not take
-// (tool calls, usage, errors, logprobs, anything unusual) goes to
-// encoding/json. FuzzChunkScanner holds the scanner to encoding/json's
-// answers.
-func (s *stream) decodeChunk(data []byte, c *chunk) error {
-	if s.scan.decode(data, c) {
+// one, so what OpenAI and the servers copying it send (text, refusal,
+// reasoning, tool calls, finish reasons, usage) is read by chunkScanner;
+// whatever it does not take (errors, logprobs, content parts, anything
+// unusual) goes to encoding/json. FuzzChunkScanner holds the scanner to
+// encoding/json's answers.
+func (cs *chunkScanner) decodeOr(data []byte, c *chunk) error {
+	if cs.decode(data, c) {
 		return nil
 	}
 	*c = chunk{}
 	return json.Unmarshal(data, c)
 }
 
-// chunkScanner reads the common Chat Completions chunks without
+// chunkScanner reads Chat Completions chunks and answers without
 // reflection. decode reports false, with c in any state, for what it does
 // not handle; the caller then decodes with encoding/json. Strings a
 // stream repeats in every chunk (id, object, model, fingerprint) are
@@ -35,7 +36,9 @@ type chunkScanner struct {
 // chunkKeys are the keys of the chunk types (see jsonscan.Scanner.Unknown).
 var chunkKeys = []string{"id", "object", "model", "created", "system_fingerprint", "choices", "usage", "error",
 	"index", "delta", "finish_reason", "logprobs", "message", "role", "content", "refusal", "reasoning_content",
-	"tool_calls"}
+	"tool_calls", "name", "tool_call_id", "type", "function", "arguments",
+	"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details",
+	"cached_tokens", "reasoning_tokens"}
 
 func (cs *chunkScanner) decode(data []byte, c *chunk) bool {
 	*c = chunk{}
@@ -64,7 +67,14 @@ func (cs *chunkScanner) decode(data []byte, c *chunk) bool {
 			return true
 		case "choices":
 			return choices(p, c)
-		case "usage", "error":
+		case "usage":
+			if p.Null() {
+				c.Usage = nil
+				return true
+			}
+			c.Usage = new(usage)
+			return readUsage(p, c.Usage)
+		case "error":
 			return p.Null() // a null leaves the field nil; more is left to encoding/json
 		}
 		return p.Unknown(key, chunkKeys)
@@ -125,7 +135,147 @@ func readChoice(p *jsonscan.Scanner, ch *choice) bool {
 		case "logprobs":
 			return p.Null()
 		case "message":
+			if p.Null() {
+				ch.Message = nil
+				return true
+			}
+			m := new(message)
+			ch.Message = m
+			return readMessage(p, m)
+		}
+		return p.Unknown(key, chunkKeys)
+	})
+}
+
+// readMessage reads an answer's message. Content as an array of parts is
+// left to encoding/json.
+func readMessage(p *jsonscan.Scanner, m *message) bool {
+	return p.Object(func(key []byte) bool {
+		switch string(key) {
+		case "role":
+			return p.String(&m.Role)
+		case "content":
+			if p.Null() {
+				m.Content = content{Null: true}
+				return true
+			}
+			m.Content = content{}
+			return p.String(&m.Content.Text)
+		case "name":
+			return p.String(&m.Name)
+		case "tool_call_id":
+			return p.String(&m.ToolCallID)
+		case "refusal":
+			return p.String(&m.Refusal)
+		case "reasoning_content":
+			return p.String(&m.ReasoningContent)
+		case "tool_calls":
+			return readToolCalls(p, &m.ToolCalls)
+		}
+		return p.Unknown(key, chunkKeys)
+	})
+}
+
+// readToolCalls reads an array of tool calls: an answer's, or a delta's
+// pieces of them (with an index).
+func readToolCalls(p *jsonscan.Scanner, dst *[]toolCall) bool {
+	if p.Null() {
+		*dst = nil
+		return true
+	}
+	if !p.Consume('[') {
+		return false
+	}
+	*dst = []toolCall{}
+	if p.Consume(']') {
+		return true
+	}
+	for {
+		var tc toolCall
+		ok := p.Object(func(key []byte) bool {
+			switch string(key) {
+			case "index":
+				if p.Null() {
+					tc.Index = nil
+					return true
+				}
+				var n int64
+				if !p.Int64(&n) || int64(int(n)) != n {
+					return false
+				}
+				i := int(n)
+				tc.Index = &i
+				return true
+			case "id":
+				return p.String(&tc.ID)
+			case "type":
+				return p.String(&tc.Type)
+			case "function":
+				if p.Null() {
+					return true
+				}
+				return p.Object(func(key []byte) bool {
+					switch string(key) {
+					case "name":
+						return p.String(&tc.Function.Name)
+					case "arguments":
+						return p.String(&tc.Function.Arguments)
+					}
+					return p.Unknown(key, chunkKeys)
+				})
+			}
+			return p.Unknown(key, chunkKeys)
+		})
+		if !ok {
 			return false
+		}
+		*dst = append(*dst, tc)
+		if p.Consume(']') {
+			return true
+		}
+		if !p.Consume(',') {
+			return false
+		}
+	}
+}
+
+// readUsage reads token counts, with the details OpenAI adds (the
+// details' other counts, audio and predictions, are skipped).
+func readUsage(p *jsonscan.Scanner, u *usage) bool {
+	return p.Object(func(key []byte) bool {
+		switch string(key) {
+		case "prompt_tokens":
+			return p.Int64(&u.PromptTokens)
+		case "completion_tokens":
+			return p.Int64(&u.CompletionTokens)
+		case "total_tokens":
+			return p.Int64(&u.TotalTokens)
+		case "prompt_tokens_details":
+			if p.Null() {
+				u.PromptTokensDetails = nil
+				return true
+			}
+			d := new(promptTokensDetails)
+			u.PromptTokensDetails = d
+			return p.Object(func(key []byte) bool {
+				if string(key) == "cached_tokens" {
+					return p.Int64(&d.CachedTokens)
+				}
+				return p.Unknown(key, chunkKeys)
+			})
+		case "completion_tokens_details":
+			if p.Null() {
+				u.CompletionTokensDetails = nil
+				return true
+			}
+			d := new(completionDetails)
+			u.CompletionTokensDetails = d
+			return p.Object(func(key []byte) bool {
+				if string(key) == "reasoning_tokens" {
+					return p.Int64(&d.ReasoningTokens)
+				}
+				return p.Unknown(key, chunkKeys)
+			})
 		}
 		return p.Unknown(key, chunkKeys)
 	})
@@ -143,7 +293,7 @@ func readDelta(p *jsonscan.Scanner, d *delta) bool {
 		case "reasoning_content":
 			return p.OptString(&d.ReasoningContent)
 		case "tool_calls":
-			return false
+			return readToolCalls(p, &d.ToolCalls)
 		}
 		return p.Unknown(key, chunkKeys)
 	})

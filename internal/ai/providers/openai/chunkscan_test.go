@@ -1,8 +1,12 @@
 package openai
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
 	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
 
@@ -19,13 +23,19 @@ var chunkSeeds = []string{
 	` {"id":"c","created":-0,"choices":[{"index":1,"delta":null,"extra":{"a":[1,2,{"b":null}],"c":true}}]} `,
 	`{"id":"\u0069d","choices":[{"index":0.5}]}`,
 	`{"id":"c","choices":[{"index":0,"delta":{"content":"bad \ud800 surrogate"}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"a\": [1, \"\u00e9\"]}"}},{"index":null,"function":null}]}}]}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},"completion_tokens_details":null}}`,
+	`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[],"refusal":null,"annotations":[]}}],"usage":{"prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":7,"Audio_tokens":1}}}`,
+	`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"parts"}]}}]}`,
+	`{"id":"c","choices":[{"index":0,"message":null,"delta":{"tool_calls":null}}],"usage":{"prompt_tokens":1.5}}`,
+	`{"id":"c","choices":[{"index":0,"message":{"Role":"assistant","content":"x"}}]}`,
 }
 
-// TestChunkScanner checks the scanner takes the common chunks itself and
-// agrees with encoding/json on them.
+// TestChunkScanner checks the scanner takes the common chunks and
+// answers itself and agrees with encoding/json on them.
 func TestChunkScanner(t *testing.T) {
 	var p chunkScanner
-	for _, i := range []int{0, 1, 2, 4} {
+	for _, i := range []int{0, 1, 2, 3, 4, 5, 12, 13, 14} {
 		var c chunk
 		if !p.decode([]byte(chunkSeeds[i]), &c) {
 			t.Errorf("seed %d: the scanner left a common chunk to encoding/json", i)
@@ -33,6 +43,19 @@ func TestChunkScanner(t *testing.T) {
 	}
 	for _, s := range chunkSeeds {
 		checkChunk(t, &p, []byte(s))
+	}
+	// The recorded answers of OpenAI and the servers copying it.
+	answers, _ := filepath.Glob(filepath.Join("testdata", "response", "*.json"))
+	for _, f := range answers {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkChunk(t, &p, b)
+		var c chunk
+		if strings.Count(filepath.Base(f), ".") == 1 && !p.decode(b, &c) { // a recording, not an output
+			t.Errorf("%s: the scanner left a recorded answer to encoding/json", f)
+		}
 	}
 }
 
@@ -42,6 +65,7 @@ func FuzzChunkScanner(f *testing.F) {
 	for _, s := range chunkSeeds {
 		f.Add([]byte(s))
 	}
+	llmtest.AddSeeds(f, "response/*.json")
 	var p chunkScanner
 	f.Fuzz(func(t *testing.T, b []byte) { checkChunk(t, &p, b) })
 }

@@ -179,7 +179,10 @@ func encodeMessage(m *llm.Message) message {
 }
 
 // decodeChatResponse turns a provider's answer into the canonical form.
-func decodeChatResponse(in *chatResponse) (*llm.Response, error) {
+func decodeChatResponse(in *chunk) (*llm.Response, error) {
+	if in.Error != nil {
+		return nil, in.Error.providerError()
+	}
 	if len(in.Choices) == 0 || in.Choices[0].Message == nil {
 		return nil, llm.Errorf(llm.ClassBadResponse, "openai: the answer has no choices")
 	}

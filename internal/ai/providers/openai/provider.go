@@ -95,9 +95,16 @@ func (p *Provider) Chat(ctx context.Context, c *llm.Call) (*llm.Response, error)
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var out chatResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&out); err != nil {
+	data, err := llm.ReadBody(resp, 64<<20)
+	if err != nil {
 		return nil, llm.TransportError(ctx, err, true)
+	}
+	var (
+		scan chunkScanner
+		out  chunk
+	)
+	if err := scan.decodeOr(data, &out); err != nil {
+		return nil, llm.Errorf(llm.ClassBadResponse, "openai: bad answer: %v", err)
 	}
 	return decodeChatResponse(&out)
 }

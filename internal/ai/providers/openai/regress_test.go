@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -187,5 +188,22 @@ data: [DONE]
 	want := `[{"id":"x","type":"start"},{"id":"a","index":0,"name":"f","type":"tool_start"},{"index":0,"text":"{}","type":"tool_args"},{"finish":"tool_calls","type":"finish"}]`
 	if got := jsonOf(evs); got != want {
 		t.Errorf("events\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestAnswerWithError: some compatible servers report a failure with
+// status 200 and an error body; it is a classified error, not an answer
+// without choices.
+func TestAnswerWithError(t *testing.T) {
+	body := []byte(`{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}`)
+	p := fileProvider(t, &body)
+	_, err := p.Chat(context.Background(), anyCall)
+	var pe *llm.ProviderError
+	if !errors.As(err, &pe) || pe.Class != llm.ClassRateLimit || pe.Message != "Rate limit reached for requests" {
+		t.Fatalf("got %v (%#v)", err, pe)
+	}
+	body = []byte(`{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]`) // cut short
+	if _, err := p.Chat(context.Background(), anyCall); !errors.As(err, &pe) || pe.Class != llm.ClassBadResponse {
+		t.Fatalf("a cut answer: %v", err)
 	}
 }

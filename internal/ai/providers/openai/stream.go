@@ -79,15 +79,11 @@ func (s *stream) read() error {
 // provider (a held stream's goroutine stack stays small).
 func (s *stream) chunk(data []byte) error {
 	var c chunk
-	if err := s.decodeChunk(data, &c); err != nil {
+	if err := s.scan.decodeOr(data, &c); err != nil {
 		return llm.Errorf(llm.ClassBadResponse, "openai: bad stream chunk: %v", err)
 	}
 	if c.Error != nil {
-		e := &llm.ProviderError{Class: llm.ClassOverloaded, Message: c.Error.Message, Type: c.Error.codeString()}
-		if e.Type == "" {
-			e.Type = c.Error.Type
-		}
-		e.Class = refineClass(e)
+		e := c.Error.providerError()
 		if e.Class == llm.ClassCaller {
 			e.Class = llm.ClassOverloaded // mid-stream: not the caller's fault
 		}

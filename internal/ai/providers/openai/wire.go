@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/sluicegw/sluice/internal/ai/llm"
 )
 
 // chatRequest is a Chat Completions request body.
@@ -193,17 +195,6 @@ type jsonSchema struct {
 	Strict *bool           `json:"strict,omitempty"`
 }
 
-// chatResponse is a non-streamed Chat Completions answer.
-type chatResponse struct {
-	ID                string   `json:"id"`
-	Object            string   `json:"object"`
-	Created           int64    `json:"created"`
-	Model             string   `json:"model"`
-	Choices           []choice `json:"choices"`
-	Usage             *usage   `json:"usage,omitempty"`
-	SystemFingerprint *string  `json:"system_fingerprint"`
-}
-
 // chatAnswer is the Chat Completions answer the gateway writes to its
 // clients: the fields OpenAI always sends are always there.
 type chatAnswer struct {
@@ -250,7 +241,8 @@ type delta struct {
 	ReasoningContent *string `json:"reasoning_content,omitempty"`
 }
 
-// chunk is one streamed Chat Completions event.
+// chunk is one streamed Chat Completions event or, with messages in its
+// choices rather than deltas, a whole answer.
 type chunk struct {
 	ID                string   `json:"id"`
 	Object            string   `json:"object"`
@@ -260,7 +252,8 @@ type chunk struct {
 	Choices           []choice `json:"choices"`
 	// Usage is null on every chunk but the last when usage was asked for.
 	Usage *usage `json:"usage"`
-	// Error is set by servers that report a failure inside the stream.
+	// Error is set by servers that report a failure inside the stream (or
+	// in an answer with status 200).
 	Error *errorBody `json:"error,omitempty"`
 }
 
@@ -291,6 +284,17 @@ type errorBody struct {
 	Param   *string `json:"param"`
 	// Code is a string for OpenAI; some compatible servers send a number.
 	Code json.RawMessage `json:"code"`
+}
+
+// providerError classifies an error a server reported in a 200 answer or
+// inside a stream: by its code and type, else as an overload.
+func (e *errorBody) providerError() *llm.ProviderError {
+	pe := &llm.ProviderError{Class: llm.ClassOverloaded, Message: e.Message, Type: e.codeString()}
+	if pe.Type == "" {
+		pe.Type = e.Type
+	}
+	pe.Class = refineClass(pe)
+	return pe
 }
 
 // codeString returns the error code as text, whatever its JSON type.

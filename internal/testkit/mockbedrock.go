@@ -35,7 +35,9 @@ import (
 // configured Bedrock API keys. It validates request bodies against the
 // Converse rules that matter to an adapter (known fields only, one member
 // per union, alternating roles starting with user, tool results answering
-// the previous turn's tool uses, a toolConfig wherever tool blocks are),
+// the previous turn's tool uses, a toolConfig wherever tool blocks are,
+// reasoningContent in assistant turns only) and, for Anthropic model ids,
+// the rules of Anthropic's extended thinking (see validateModelFields),
 // answering 400 ValidationException otherwise.
 //
 // Answers are scripted per test with Reply; the mock records every
@@ -103,11 +105,32 @@ type BedrockReply struct {
 	Stream []BedrockEvent
 }
 
-// BedrockBlock is one content block of an answer: text, or a tool use
-// whose Input is a JSON object as text.
+// BedrockBlock is one content block of an answer: text, a tool use
+// whose Input is a JSON object as text, or reasoning.
 type BedrockBlock struct {
-	Text    string
-	ToolUse *BedrockToolUse
+	Text      string
+	ToolUse   *BedrockToolUse
+	Reasoning *BedrockReasoning
+}
+
+// BedrockReasoning is a reasoningContent block: reasoning Text sealed by
+// Signature (a reasoningText), or, when Redacted is set, reasoning the
+// provider encrypted (a redactedContent blob).
+type BedrockReasoning struct {
+	Text, Signature string
+	Redacted        []byte
+}
+
+// wire returns r as a ReasoningContentBlock.
+func (r *BedrockReasoning) wire() map[string]any {
+	if r.Redacted != nil {
+		return map[string]any{"redactedContent": r.Redacted} // []byte: base64, as AWS encodes a blob
+	}
+	rt := map[string]any{"text": r.Text}
+	if r.Signature != "" {
+		rt["signature"] = r.Signature
+	}
+	return map[string]any{"reasoningText": rt}
 }
 
 // BedrockToolUse is a toolUse content block.
@@ -232,7 +255,7 @@ func (m *MockBedrock) serve(w http.ResponseWriter, r *http.Request) {
 		writeBedrockError(w, http.StatusNotFound, "UnknownOperationException", "")
 		return
 	}
-	if msg := validateConverse(body); msg != "" {
+	if msg := validateConverse(body, rec.ModelID); msg != "" {
 		writeBedrockError(w, http.StatusBadRequest, "ValidationException", msg)
 		return
 	}
@@ -385,13 +408,16 @@ func stopReason(r *BedrockReply) string {
 func writeConverse(w http.ResponseWriter, r *BedrockReply) {
 	content := make([]any, 0, len(r.Content))
 	for _, b := range r.Content {
-		if b.ToolUse != nil {
+		switch {
+		case b.ToolUse != nil:
 			content = append(content, map[string]any{"toolUse": map[string]any{
 				"toolUseId": b.ToolUse.ID, "name": b.ToolUse.Name, "input": json.RawMessage(b.ToolUse.Input),
 			}})
-			continue
+		case b.Reasoning != nil:
+			content = append(content, map[string]any{"reasoningContent": b.Reasoning.wire()})
+		default:
+			content = append(content, map[string]any{"text": b.Text})
 		}
-		content = append(content, map[string]any{"text": b.Text})
 	}
 	body, err := json.Marshal(map[string]any{
 		"output":     map[string]any{"message": map[string]any{"role": "assistant", "content": content}},
@@ -409,9 +435,10 @@ func writeConverse(w http.ResponseWriter, r *BedrockReply) {
 
 // BedrockStreamEvents derives the ConverseStream events of a reply as
 // Bedrock sends them: messageStart; per content block, a
-// contentBlockStart for tool uses, deltas of at most chunk bytes of text
-// or tool input, contentBlockStop; messageStop; metadata with usage.
-// Payloads carry Bedrock's "p" padding field.
+// contentBlockStart for tool uses, deltas of at most chunk bytes of text,
+// tool input or reasoning text (then one with the reasoning's signature;
+// redacted reasoning in one delta), contentBlockStop; messageStop;
+// metadata with usage. Payloads carry Bedrock's "p" padding field.
 func BedrockStreamEvents(r BedrockReply, chunk int) []BedrockEvent {
 	if chunk <= 0 {
 		chunk = 4
@@ -419,6 +446,11 @@ func BedrockStreamEvents(r BedrockReply, chunk int) []BedrockEvent {
 	const pad = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
 	ev := []BedrockEvent{{Type: "messageStart", Payload: map[string]any{"role": "assistant", "p": pad[:8]}}}
 	for i, b := range r.Content {
+		if b.Reasoning != nil {
+			ev = append(ev, reasoningEvents(i, b.Reasoning, chunk)...)
+			ev = append(ev, BedrockEvent{Type: "contentBlockStop", Payload: map[string]any{"contentBlockIndex": i, "p": pad[:12]}})
+			continue
+		}
 		text, key := b.Text, "text"
 		if b.ToolUse != nil {
 			text, key = b.ToolUse.Input, "toolUse"
@@ -440,6 +472,26 @@ func BedrockStreamEvents(r BedrockReply, chunk int) []BedrockEvent {
 		BedrockEvent{Type: "messageStop", Payload: map[string]any{"stopReason": stopReason(&r), "p": pad[:20]}},
 		BedrockEvent{Type: "metadata", Payload: map[string]any{"usage": r.Usage.wire(), "metrics": map[string]any{"latencyMs": 42}, "p": pad}},
 	)
+}
+
+// reasoningEvents are the contentBlockDelta events of reasoning block i.
+// Reasoning blocks have no contentBlockStart: ContentBlockStart has no
+// reasoning member.
+func reasoningEvents(i int, r *BedrockReasoning, chunk int) []BedrockEvent {
+	delta := func(d map[string]any) BedrockEvent {
+		return BedrockEvent{Type: "contentBlockDelta", Payload: map[string]any{"contentBlockIndex": i, "delta": map[string]any{"reasoningContent": d}, "p": "abc"}}
+	}
+	if r.Redacted != nil {
+		return []BedrockEvent{delta(map[string]any{"redactedContent": r.Redacted})}
+	}
+	var ev []BedrockEvent
+	for _, piece := range chunks(r.Text, chunk) {
+		ev = append(ev, delta(map[string]any{"text": piece}))
+	}
+	if r.Signature != "" {
+		ev = append(ev, delta(map[string]any{"signature": r.Signature}))
+	}
+	return ev
 }
 
 // chunks splits s in pieces of about n bytes, never inside a UTF-8
@@ -514,227 +566,4 @@ func streamConverse(w http.ResponseWriter, ctx context.Context, events []Bedrock
 		}
 		fl.Flush()
 	}
-}
-
-// The Converse request as the mock reads it: unknown fields are refused,
-// as bedrock-runtime refuses them.
-type mockConverseRequest struct {
-	Messages []struct {
-		Role    string           `json:"role"`
-		Content []mockConverseCB `json:"content"`
-	} `json:"messages"`
-	System []struct {
-		Text string `json:"text"`
-	} `json:"system"`
-	InferenceConfig *struct {
-		MaxTokens     *int     `json:"maxTokens"`
-		Temperature   *float64 `json:"temperature"`
-		TopP          *float64 `json:"topP"`
-		StopSequences []string `json:"stopSequences"`
-	} `json:"inferenceConfig"`
-	ToolConfig *struct {
-		Tools []struct {
-			ToolSpec *struct {
-				Name        string `json:"name"`
-				Description string `json:"description"`
-				InputSchema struct {
-					JSON json.RawMessage `json:"json"`
-				} `json:"inputSchema"`
-			} `json:"toolSpec"`
-		} `json:"tools"`
-		ToolChoice *struct {
-			Auto *struct{} `json:"auto"`
-			Any  *struct{} `json:"any"`
-			Tool *struct {
-				Name string `json:"name"`
-			} `json:"tool"`
-		} `json:"toolChoice"`
-	} `json:"toolConfig"`
-	AdditionalModelRequestFields json.RawMessage `json:"additionalModelRequestFields"`
-	OutputConfig                 *struct {
-		TextFormat struct {
-			Type      string `json:"type"`
-			Structure struct {
-				JSONSchema struct {
-					Schema string `json:"schema"`
-					Name   string `json:"name"`
-				} `json:"jsonSchema"`
-			} `json:"structure"`
-		} `json:"textFormat"`
-	} `json:"outputConfig"`
-}
-
-type mockConverseCB struct {
-	Text    *string         `json:"text"`
-	Image   *mockImageBlock `json:"image"`
-	ToolUse *struct {
-		ToolUseID string          `json:"toolUseId"`
-		Name      string          `json:"name"`
-		Input     json.RawMessage `json:"input"`
-	} `json:"toolUse"`
-	ToolResult *struct {
-		ToolUseID string `json:"toolUseId"`
-		Content   []struct {
-			Text  *string         `json:"text"`
-			JSON  json.RawMessage `json:"json"`
-			Image *mockImageBlock `json:"image"`
-		} `json:"content"`
-		Status string `json:"status"`
-	} `json:"toolResult"`
-}
-
-type mockImageBlock struct {
-	Format string `json:"format"`
-	Source struct {
-		Bytes []byte `json:"bytes"` // base64 in JSON: decoding checks it
-	} `json:"source"`
-}
-
-// validateConverse applies the Converse rules an adapter can break and
-// returns the ValidationException message, or "".
-func validateConverse(body []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	var req mockConverseRequest
-	if err := dec.Decode(&req); err != nil {
-		return "Malformed input request: " + err.Error()
-	}
-	if len(req.Messages) == 0 {
-		return "A conversation must start with a user message."
-	}
-	for _, s := range req.System {
-		if strings.TrimSpace(s.Text) == "" {
-			return "The text field in the system content block is blank."
-		}
-	}
-	toolBlocks := false
-	var prevUses map[string]bool
-	for i, m := range req.Messages {
-		want := "user"
-		if i%2 == 1 {
-			want = "assistant"
-		}
-		if m.Role != want {
-			return fmt.Sprintf("messages.%d: a conversation must alternate between user and assistant roles, starting with user", i)
-		}
-		if len(m.Content) == 0 {
-			return fmt.Sprintf("messages.%d: the content field is empty", i)
-		}
-		uses := map[string]bool{}
-		for j, b := range m.Content {
-			where := fmt.Sprintf("messages.%d.content.%d", i, j)
-			if count(b.Text != nil, b.Image != nil, b.ToolUse != nil, b.ToolResult != nil) != 1 {
-				return where + ": a content block must have exactly one member"
-			}
-			switch {
-			case b.Text != nil && strings.TrimSpace(*b.Text) == "":
-				return where + ": the text field is blank"
-			case b.Image != nil:
-				if msg := validateImage(b.Image); msg != "" {
-					return where + ": " + msg
-				}
-			case b.ToolUse != nil:
-				toolBlocks = true
-				if m.Role != "assistant" || b.ToolUse.ToolUseID == "" || b.ToolUse.Name == "" || !isJSONObject(b.ToolUse.Input) {
-					return where + ": a toolUse needs an assistant turn, an id, a name and an object input"
-				}
-				uses[b.ToolUse.ToolUseID] = true
-			case b.ToolResult != nil:
-				toolBlocks = true
-				tr := b.ToolResult
-				if m.Role != "user" || !prevUses[tr.ToolUseID] {
-					return where + ": the toolResult does not answer a toolUse of the previous turn"
-				}
-				if tr.Status != "" && tr.Status != "success" && tr.Status != "error" {
-					return where + ": status must be success or error"
-				}
-				for _, c := range tr.Content {
-					if count(c.Text != nil, c.JSON != nil, c.Image != nil) != 1 {
-						return where + ": a toolResult content block must have exactly one member"
-					}
-					if c.Image != nil {
-						if msg := validateImage(c.Image); msg != "" {
-							return where + ": " + msg
-						}
-					}
-				}
-			}
-		}
-		prevUses = uses
-	}
-	if tc := req.ToolConfig; tc != nil {
-		if len(tc.Tools) == 0 {
-			return "toolConfig.tools must not be empty"
-		}
-		for i, t := range tc.Tools {
-			if t.ToolSpec == nil || !validToolName(t.ToolSpec.Name) || !isJSONObject(t.ToolSpec.InputSchema.JSON) {
-				return fmt.Sprintf("toolConfig.tools.%d: a toolSpec needs a name of [a-zA-Z0-9_-]{1,64} and an object schema", i)
-			}
-		}
-		if c := tc.ToolChoice; c != nil && count(c.Auto != nil, c.Any != nil, c.Tool != nil) != 1 {
-			return "toolConfig.toolChoice must have exactly one member"
-		}
-	} else if toolBlocks {
-		return "The toolConfig field must be defined when using toolUse and toolResult content blocks."
-	}
-	if ic := req.InferenceConfig; ic != nil {
-		switch {
-		case ic.MaxTokens != nil && *ic.MaxTokens < 1:
-			return "inferenceConfig.maxTokens must be at least 1"
-		case ic.Temperature != nil && (*ic.Temperature < 0 || *ic.Temperature > 1):
-			return "inferenceConfig.temperature must be between 0 and 1"
-		case ic.TopP != nil && (*ic.TopP < 0 || *ic.TopP > 1):
-			return "inferenceConfig.topP must be between 0 and 1"
-		}
-		for _, s := range ic.StopSequences {
-			if s == "" {
-				return "inferenceConfig.stopSequences must not hold empty strings"
-			}
-		}
-	}
-	if oc := req.OutputConfig; oc != nil {
-		if oc.TextFormat.Type != "json_schema" || !isJSONObject(json.RawMessage(oc.TextFormat.Structure.JSONSchema.Schema)) {
-			return "outputConfig.textFormat must be a json_schema with a JSON object schema"
-		}
-	}
-	return ""
-}
-
-func validateImage(im *mockImageBlock) string {
-	switch im.Format {
-	case "png", "jpeg", "gif", "webp":
-	default:
-		return "image format must be png, jpeg, gif or webp"
-	}
-	if len(im.Source.Bytes) == 0 {
-		return "image source bytes are empty"
-	}
-	return ""
-}
-
-func isJSONObject(raw json.RawMessage) bool {
-	var v map[string]any
-	return len(raw) > 0 && json.Unmarshal(raw, &v) == nil && v != nil
-}
-
-func validToolName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func count(set ...bool) int {
-	n := 0
-	for _, b := range set {
-		if b {
-			n++
-		}
-	}
-	return n
 }

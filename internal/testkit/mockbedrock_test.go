@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -293,5 +294,162 @@ func TestMockBedrockStreamDelay(t *testing.T) {
 	}
 	if time.Since(start) < 50*time.Millisecond {
 		t.Error("the delay was not applied")
+	}
+}
+
+// reasoningReply thinks (signed, then redacted), answers and calls a tool.
+var reasoningReply = BedrockReply{
+	Content: []BedrockBlock{
+		{Reasoning: &BedrockReasoning{Text: "Paris first, then the tool.", Signature: "EqQBCkYIBxgCKkBzaWc="}},
+		{Reasoning: &BedrockReasoning{Redacted: []byte("\x00encrypted\xff")}},
+		{Text: "Checking."},
+		{ToolUse: &BedrockToolUse{ID: "tu_1", Name: "get_weather", Input: `{"city":"Paris"}`}},
+	},
+	StopReason: "tool_use",
+}
+
+func TestMockBedrockReasoningWithSDK(t *testing.T) {
+	m := StartMockBedrock(t, MockBedrockConfig{Region: "us-west-2", Credentials: []BedrockCredential{mockCred}})
+	m.Reply(reasoningReply)
+	out, err := sdkClient(m, mockCred, "").Converse(context.Background(), converseInput())
+	if err != nil {
+		t.Fatalf("Converse: %v", err)
+	}
+	msg := out.Output.(*types.ConverseOutputMemberMessage).Value
+	if len(msg.Content) != 4 {
+		t.Fatalf("content %d blocks", len(msg.Content))
+	}
+	rc, ok := msg.Content[0].(*types.ContentBlockMemberReasoningContent)
+	if !ok {
+		t.Fatalf("block 0 is %T", msg.Content[0])
+	}
+	rt, ok := rc.Value.(*types.ReasoningContentBlockMemberReasoningText)
+	if !ok || *rt.Value.Text != "Paris first, then the tool." || *rt.Value.Signature != "EqQBCkYIBxgCKkBzaWc=" {
+		t.Errorf("reasoning text %#v", rc.Value)
+	}
+	rd, ok := msg.Content[1].(*types.ContentBlockMemberReasoningContent).Value.(*types.ReasoningContentBlockMemberRedactedContent)
+	if !ok || string(rd.Value) != "\x00encrypted\xff" {
+		t.Errorf("redacted %#v", msg.Content[1])
+	}
+	if txt, ok := msg.Content[2].(*types.ContentBlockMemberText); !ok || txt.Value != "Checking." {
+		t.Errorf("text %#v", msg.Content[2])
+	}
+	if _, ok := msg.Content[3].(*types.ContentBlockMemberToolUse); !ok {
+		t.Errorf("tool use %#v", msg.Content[3])
+	}
+}
+
+func TestMockBedrockReasoningStreamWithSDK(t *testing.T) {
+	m := StartMockBedrock(t, MockBedrockConfig{Region: "us-west-2", Credentials: []BedrockCredential{mockCred}})
+	m.Reply(reasoningReply)
+	in := converseInput()
+	out, err := sdkClient(m, mockCred, "").ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
+		ModelId: in.ModelId, Messages: in.Messages, ToolConfig: in.ToolConfig,
+	})
+	if err != nil {
+		t.Fatalf("ConverseStream: %v", err)
+	}
+	es := out.GetStream()
+	defer es.Close()
+	thinking, signatures, text := map[int32]string{}, map[int32]string{}, ""
+	redacted := map[int32][]byte{}
+	var order []string
+	for ev := range es.Events() {
+		switch e := ev.(type) {
+		case *types.ConverseStreamOutputMemberContentBlockStart:
+			order = append(order, fmt.Sprint("start:", *e.Value.ContentBlockIndex))
+		case *types.ConverseStreamOutputMemberContentBlockStop:
+			order = append(order, fmt.Sprint("stop:", *e.Value.ContentBlockIndex))
+		case *types.ConverseStreamOutputMemberContentBlockDelta:
+			i := *e.Value.ContentBlockIndex
+			switch d := e.Value.Delta.(type) {
+			case *types.ContentBlockDeltaMemberReasoningContent:
+				switch r := d.Value.(type) {
+				case *types.ReasoningContentBlockDeltaMemberText:
+					thinking[i] += r.Value
+				case *types.ReasoningContentBlockDeltaMemberSignature:
+					signatures[i] += r.Value
+				case *types.ReasoningContentBlockDeltaMemberRedactedContent:
+					redacted[i] = append(redacted[i], r.Value...)
+				default:
+					t.Errorf("reasoning delta %T", r)
+				}
+			case *types.ContentBlockDeltaMemberText:
+				text += d.Value
+			}
+		}
+	}
+	if err := es.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if thinking[0] != "Paris first, then the tool." || signatures[0] != "EqQBCkYIBxgCKkBzaWc=" || string(redacted[1]) != "\x00encrypted\xff" || text != "Checking." {
+		t.Errorf("thinking %q signatures %q redacted %q text %q", thinking, signatures, redacted, text)
+	}
+	// Reasoning blocks have no contentBlockStart; the tool use does.
+	if got := strings.Join(order, " "); got != "stop:0 stop:1 stop:2 start:3 stop:3" {
+		t.Errorf("block events %s", got)
+	}
+}
+
+// TestMockBedrockValidatesReasoning sends reasoning requests with the SDK,
+// so the shapes the mock accepts are the ones the SDK serializes.
+func TestMockBedrockValidatesReasoning(t *testing.T) {
+	m := StartMockBedrock(t, MockBedrockConfig{Credentials: []BedrockCredential{mockCred}})
+	signed := func(sig string) types.ContentBlock {
+		return &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberReasoningText{
+			Value: types.ReasoningTextBlock{Text: aws.String("Call the tool."), Signature: aws.String(sig)}}}
+	}
+	redacted := &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberRedactedContent{Value: []byte{1, 2, 3}}}
+	toolUse := &types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{ToolUseId: aws.String("tu_1"), Name: aws.String("get_weather"),
+		Input: document.NewLazyDocument(map[string]any{"city": "Paris"})}}
+	toolLoop := func(assistant ...types.ContentBlock) []types.Message {
+		return []types.Message{
+			{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "Weather in Paris?"}}},
+			{Role: types.ConversationRoleAssistant, Content: assistant},
+			{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberToolResult{Value: types.ToolResultBlock{
+				ToolUseId: aws.String("tu_1"), Content: []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: "sunny"}}}}}},
+		}
+	}
+	thinking := func(budget int) document.Interface {
+		return document.NewLazyDocument(map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": budget}})
+	}
+	cases := []struct {
+		name     string
+		model    string
+		messages []types.Message
+		fields   document.Interface
+		ic       *types.InferenceConfiguration
+		want     string // "" when accepted
+	}{
+		{"signed and redacted thinking first", arnModel, toolLoop(signed("sig"), redacted, toolUse), thinking(2048),
+			&types.InferenceConfiguration{MaxTokens: aws.Int32(4096)}, ""},
+		{"adaptive with effort", arnModel, toolLoop(toolUse),
+			document.NewLazyDocument(map[string]any{"thinking": map[string]any{"type": "adaptive"}, "output_config": map[string]any{"effort": "high"}}), nil, ""},
+		{"tool loop without thinking", arnModel, toolLoop(toolUse), thinking(2048), &types.InferenceConfiguration{MaxTokens: aws.Int32(4096)}, "must start with a thinking block"},
+		{"thinking after the tool use", arnModel, toolLoop(toolUse, signed("sig")), thinking(2048), &types.InferenceConfiguration{MaxTokens: aws.Int32(4096)}, "must start with a thinking block"},
+		{"no signature", arnModel, toolLoop(signed(""), toolUse), thinking(2048), &types.InferenceConfiguration{MaxTokens: aws.Int32(4096)}, "signature"},
+		{"budget not below maxTokens", arnModel, toolLoop(signed("sig"), toolUse), thinking(2048), &types.InferenceConfiguration{MaxTokens: aws.Int32(2048)}, "max_tokens"},
+		{"budget too small", arnModel, toolLoop(signed("sig"), toolUse), thinking(512), &types.InferenceConfiguration{MaxTokens: aws.Int32(4096)}, "1024"},
+		{"temperature with thinking", arnModel, toolLoop(signed("sig"), toolUse), thinking(2048),
+			&types.InferenceConfiguration{MaxTokens: aws.Int32(4096), Temperature: aws.Float32(0.5)}, "temperature"},
+		{"low topP with thinking", arnModel, toolLoop(signed("sig"), toolUse), thinking(2048),
+			&types.InferenceConfiguration{MaxTokens: aws.Int32(4096), TopP: aws.Float32(0.5)}, "top_p"},
+		{"unknown field", arnModel, toolLoop(toolUse), document.NewLazyDocument(map[string]any{"reasoning": true}), nil, "unknown field"},
+		{"thinking for another family", "amazon.nova-lite-v1:0", toolLoop(toolUse), thinking(2048), &types.InferenceConfiguration{MaxTokens: aws.Int32(4096)}, "thinking"},
+		{"reasoning in a user turn", arnModel, []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{signed("sig")}}}, nil, nil, "assistant turns only"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := converseInput()
+			in.ModelId, in.Messages, in.AdditionalModelRequestFields, in.InferenceConfig = aws.String(tc.model), tc.messages, tc.fields, tc.ic
+			_, err := sdkClient(m, mockCred, "").Converse(context.Background(), in)
+			var ve *types.ValidationException
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (!errors.As(err, &ve) || !strings.Contains(ve.ErrorMessage(), tc.want)):
+				t.Fatalf("got %v, want a ValidationException about %q", err, tc.want)
+			}
+		})
 	}
 }

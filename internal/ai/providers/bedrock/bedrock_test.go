@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,14 +112,16 @@ var weatherTool = llm.Tool{
 	Parameters:  json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`),
 }
 
-// chatCases are canonical requests and scripted answers whose Converse
-// request bodies and canonical results are pinned by golden files.
-var chatCases = []struct {
+// chatCase is a canonical request and a scripted answer whose Converse
+// request body and canonical result are pinned by golden files.
+type chatCase struct {
 	name  string
 	model string
 	req   llm.Request
 	reply testkit.BedrockReply
-}{
+}
+
+var chatCases = []chatCase{
 	{
 		name:  "text",
 		model: "amazon.nova-lite-v1:0",
@@ -224,7 +227,7 @@ var chatCases = []struct {
 }
 
 func TestChatGolden(t *testing.T) {
-	for _, tc := range chatCases {
+	for _, tc := range slices.Concat(chatCases, reasoningChatCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := startMock(t)
 			m.Reply(tc.reply)

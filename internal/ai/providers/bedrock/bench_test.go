@@ -13,8 +13,7 @@ import (
 // BenchmarkStreamDecode measures translating a recorded ConverseStream
 // (text and two tool calls, 3-byte deltas) into canonical events.
 func BenchmarkStreamDecode(b *testing.B) {
-	var wire []byte
-	reply := testkit.BedrockReply{
+	benchStreamDecode(b, testkit.BedrockReply{
 		Content: []testkit.BedrockBlock{
 			{Text: "Let me look that up for you, one moment please."},
 			{ToolUse: &testkit.BedrockToolUse{ID: "t1", Name: "get_weather", Input: `{"city":"Paris","units":"metric"}`}},
@@ -22,7 +21,17 @@ func BenchmarkStreamDecode(b *testing.B) {
 		},
 		StopReason: "tool_use",
 		Usage:      testkit.BedrockUsage{Input: 10, Output: 20},
-	}
+	})
+}
+
+// BenchmarkStreamDecodeReasoning is BenchmarkStreamDecode for an answer
+// that thinks (signed, then redacted) before its text and tool call.
+func BenchmarkStreamDecodeReasoning(b *testing.B) {
+	benchStreamDecode(b, reasoningToolReply)
+}
+
+func benchStreamDecode(b *testing.B, reply testkit.BedrockReply) {
+	var wire []byte
 	events := testkit.BedrockStreamEvents(reply, 3)
 	for _, e := range events {
 		wire = append(wire, testkit.EncodeBedrockEvent(e)...)

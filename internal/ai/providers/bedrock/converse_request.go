@@ -31,10 +31,11 @@ type systemBlock struct {
 }
 
 type contentBlock struct {
-	Text       *string          `json:"text,omitempty"`
-	Image      *imageBlock      `json:"image,omitempty"`
-	ToolUse    *toolUseBlock    `json:"toolUse,omitempty"`
-	ToolResult *toolResultBlock `json:"toolResult,omitempty"`
+	Text             *string                `json:"text,omitempty"`
+	Image            *imageBlock            `json:"image,omitempty"`
+	ToolUse          *toolUseBlock          `json:"toolUse,omitempty"`
+	ToolResult       *toolResultBlock       `json:"toolResult,omitempty"`
+	ReasoningContent *reasoningContentBlock `json:"reasoningContent,omitempty"`
 }
 
 type imageBlock struct {
@@ -128,14 +129,18 @@ var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
 // the provider model model. What Converse cannot express is dropped: the
 // seed, the end-user id, the parallel-tool-calls switch, participant
 // names, and the json_object response format (Converse has only
-// schema-constrained output); top_k goes in additionalModelRequestFields
-// for Anthropic models only, the one family known to take it there.
+// schema-constrained output). top_k and reasoning go in
+// additionalModelRequestFields for Anthropic models only, the one family
+// known to take them there (see encodeReasoning); assistant turns carry
+// their thinking back to Anthropic models only.
 //
 // Faults of the request itself (an image given by URL, an image type
-// Converse does not take, tool-call arguments that are not a JSON object)
-// are *llm.ProviderError of class ClassCaller.
+// Converse does not take, tool-call arguments that are not a JSON object,
+// redacted thinking that is not base64) are *llm.ProviderError of class
+// ClassCaller.
 func encodeRequest(r *llm.Request, model string) ([]byte, error) {
 	out := converseRequest{Messages: make([]message, 0, len(r.Messages))}
+	anthropic := isAnthropic(model)
 	hasToolBlocks := false
 	for i := range r.Messages {
 		m := &r.Messages[i]
@@ -145,7 +150,7 @@ func encodeRequest(r *llm.Request, model string) ([]byte, error) {
 			}
 			continue
 		}
-		role, blocks, err := encodeMessage(m, i)
+		role, blocks, err := encodeMessage(m, i, anthropic)
 		if err != nil {
 			return nil, err
 		}
@@ -164,13 +169,16 @@ func encodeRequest(r *llm.Request, model string) ([]byte, error) {
 		out.Messages = append(out.Messages, message{Role: role, Content: blocks})
 	}
 
-	if r.MaxTokens > 0 || r.Temperature != nil || r.TopP != nil || len(r.Stop) > 0 {
-		out.InferenceConfig = &inferenceConfig{MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP, StopSequences: r.Stop}
+	ic := inferenceConfig{MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP, StopSequences: r.Stop}
+	if anthropic {
+		fields := anthropicFields{TopK: r.TopK}
+		encodeReasoning(&fields, &ic, r.Reasoning)
+		out.AdditionalModelRequestFields = fields.encode()
+	}
+	if ic.MaxTokens > 0 || ic.Temperature != nil || ic.TopP != nil || len(ic.StopSequences) > 0 {
+		out.InferenceConfig = ptr(ic)
 	}
 	out.ToolConfig = encodeTools(r, hasToolBlocks)
-	if r.TopK != nil && isAnthropic(model) {
-		out.AdditionalModelRequestFields = json.RawMessage(`{"top_k":` + strconv.Itoa(*r.TopK) + `}`)
-	}
 	if f := r.ResponseFormat; f != nil && f.Type == llm.FormatJSONSchema && len(f.Schema) > 0 {
 		var schema bytes.Buffer
 		if err := json.Compact(&schema, f.Schema); err != nil {
@@ -190,8 +198,10 @@ func encodeRequest(r *llm.Request, model string) ([]byte, error) {
 }
 
 // encodeMessage translates one non-system message into a Converse role
-// and content blocks; i is its index, for error messages.
-func encodeMessage(m *llm.Message, i int) (string, []contentBlock, error) {
+// and content blocks; i is its index, for error messages. An assistant
+// turn's thinking comes first, as reasoningContent blocks, when
+// withThinking (the model is Anthropic's); otherwise it is dropped.
+func encodeMessage(m *llm.Message, i int, withThinking bool) (string, []contentBlock, error) {
 	switch m.Role {
 	case llm.RoleTool:
 		res := &toolResultBlock{ToolUseID: m.ToolCallID, Content: []toolResultContent{}}
@@ -217,7 +227,13 @@ func encodeMessage(m *llm.Message, i int) (string, []contentBlock, error) {
 	default:
 		return "", nil, callerError("message " + strconv.Itoa(i) + " has an unknown role")
 	}
-	blocks := make([]contentBlock, 0, len(m.Content)+len(m.ToolCalls))
+	blocks := make([]contentBlock, 0, len(m.Thinking)+len(m.Content)+len(m.ToolCalls))
+	if m.Role == llm.RoleAssistant && withThinking {
+		var err error
+		if blocks, err = appendThinking(blocks, m.Thinking, i); err != nil {
+			return "", nil, err
+		}
+	}
 	for _, p := range m.Content {
 		switch p.Type {
 		case llm.PartText:

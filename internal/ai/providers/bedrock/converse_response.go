@@ -20,7 +20,7 @@ type converseResponse struct {
 }
 
 // responseBlock is an answer content block; blocks of other kinds
-// (reasoningContent, citationsContent…) are skipped.
+// (citationsContent…) are skipped.
 type responseBlock struct {
 	Text    *string `json:"text"`
 	ToolUse *struct {
@@ -28,11 +28,14 @@ type responseBlock struct {
 		Name      string          `json:"name"`
 		Input     json.RawMessage `json:"input"`
 	} `json:"toolUse"`
+	ReasoningContent *reasoningContentBlock `json:"reasoningContent"`
 }
 
 // tokenUsage is Bedrock's TokenUsage. inputTokens counts only the input
 // that was neither read from nor written to the prompt cache: the cache
-// counts come beside it, and totalTokens is the sum of all four.
+// counts come beside it, and totalTokens is the sum of all four. It has
+// no reasoning count (outputTokens includes the reasoning), so canonical
+// usage reports Reasoning 0.
 type tokenUsage struct {
 	InputTokens           int64 `json:"inputTokens"`
 	OutputTokens          int64 `json:"outputTokens"`
@@ -80,6 +83,10 @@ func decodeResponse(data []byte, id, model string) (*llm.Response, error) {
 				}
 			}
 			resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{ID: b.ToolUse.ToolUseID, Name: b.ToolUse.Name, Arguments: args})
+		case b.ReasoningContent != nil:
+			if t, ok := b.ReasoningContent.thinking(); ok {
+				resp.Thinking = append(resp.Thinking, t)
+			}
 		}
 	}
 	resp.Text = string(text)

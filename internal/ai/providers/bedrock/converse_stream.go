@@ -2,6 +2,7 @@ package bedrock
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -27,6 +28,7 @@ type streamPayload struct {
 		ToolUse *struct {
 			Input string `json:"input"`
 		} `json:"toolUse"`
+		ReasoningContent *reasoningDelta `json:"reasoningContent"`
 	} `json:"delta"`
 	StopReason string      `json:"stopReason"`
 	Usage      *tokenUsage `json:"usage"`
@@ -49,9 +51,12 @@ type stream struct {
 	metered bool // metadata seen
 	// tools maps the content block index of each tool call to its
 	// canonical index, in the order the calls started.
-	tools   []int
-	pending llm.Event
-	hasPend bool
+	tools     []int
+	reasoning reasoningBlock
+	// pending are events made and not yet returned, from head on; the
+	// slice is reused once drained.
+	pending []llm.Event
+	head    int
 	err     error
 
 	closeOnce sync.Once
@@ -71,33 +76,34 @@ func newStream(ctx context.Context, body io.ReadCloser, id, model string) *strea
 // is a *llm.ProviderError classified by its exception type. Errors are
 // sticky.
 func (s *stream) Next() (llm.Event, error) {
-	if s.hasPend {
-		s.hasPend = false
-		return s.pending, nil
-	}
-	if s.err != nil {
-		return llm.Event{}, s.err
-	}
-	for {
+	for s.head == len(s.pending) {
+		s.pending, s.head = s.pending[:0], 0
+		if s.err != nil {
+			return llm.Event{}, s.err
+		}
 		f, err := s.fr.next()
 		if err != nil {
-			return llm.Event{}, s.fail(s.endError(err))
+			err = s.endError(err)
+		} else {
+			err = s.handle(&f)
 		}
-		ev, ok, err := s.handle(&f)
 		if err != nil {
-			return llm.Event{}, s.fail(err)
+			s.fail(err) // after the events the message made, if any
 		}
-		if !ok {
-			continue
-		}
-		if !s.started {
-			// A stream that skipped messageStart still opens with Start.
-			s.started = true
-			s.pending, s.hasPend = ev, true
-			return llm.Event{Type: llm.EventStart, ID: s.id, Model: s.model}, nil
-		}
-		return ev, nil
 	}
+	ev := s.pending[s.head]
+	s.head++
+	return ev, nil
+}
+
+// emit queues ev, after a Start if none was sent: a stream that skipped
+// messageStart still opens with Start.
+func (s *stream) emit(ev llm.Event) {
+	if !s.started {
+		s.started = true
+		s.pending = append(s.pending, llm.Event{Type: llm.EventStart, ID: s.id, Model: s.model})
+	}
+	s.pending = append(s.pending, ev)
 }
 
 func (s *stream) fail(err error) error {
@@ -121,66 +127,131 @@ func (s *stream) endError(err error) error {
 	return readError(s.ctx, err)
 }
 
-// handle translates one message; ok is false for messages that make no
-// canonical event (contentBlockStop, reasoning deltas, unknown events).
-func (s *stream) handle(f *frame) (ev llm.Event, ok bool, err error) {
+// handle translates one message into queued events; some make none
+// (contentBlockStop of a text or tool block, unknown events).
+func (s *stream) handle(f *frame) error {
 	var p streamPayload
 	switch string(f.messageType) {
 	case "exception":
 		_ = json.Unmarshal(f.payload, &p)
 		typ := string(f.exceptionType)
-		return ev, false, &llm.ProviderError{Class: classify(typ, p.Message, 0), Type: typ, Message: p.Message}
+		return &llm.ProviderError{Class: classify(typ, p.Message, 0), Type: typ, Message: p.Message}
 	case "error":
 		typ := string(f.errorCode)
-		return ev, false, &llm.ProviderError{Class: classify(typ, string(f.errorMessage), 0), Type: typ, Message: string(f.errorMessage)}
+		return &llm.ProviderError{Class: classify(typ, string(f.errorMessage), 0), Type: typ, Message: string(f.errorMessage)}
 	case "event", "":
 	default:
-		return ev, false, nil
+		return nil
 	}
 	if err := json.Unmarshal(f.payload, &p); err != nil {
-		return ev, false, llm.Errorf(llm.ClassBadResponse, "bedrock: decoding a %s event: %w", f.eventType, err)
+		return llm.Errorf(llm.ClassBadResponse, "bedrock: decoding a %s event: %w", f.eventType, err)
 	}
 	switch string(f.eventType) {
 	case "messageStart":
-		if s.started {
-			return ev, false, nil
+		if !s.started {
+			s.started = true
+			s.pending = append(s.pending, llm.Event{Type: llm.EventStart, ID: s.id, Model: s.model})
 		}
-		s.started = true
-		return llm.Event{Type: llm.EventStart, ID: s.id, Model: s.model}, true, nil
 	case "contentBlockStart":
 		if p.Start == nil || p.Start.ToolUse == nil {
-			return ev, false, nil
+			return nil
 		}
 		idx := len(s.tools)
 		s.tools = append(s.tools, p.ContentBlockIndex)
-		return llm.Event{Type: llm.EventToolStart, Index: idx, ID: p.Start.ToolUse.ToolUseID, Name: p.Start.ToolUse.Name}, true, nil
+		s.emit(llm.Event{Type: llm.EventToolStart, Index: idx, ID: p.Start.ToolUse.ToolUseID, Name: p.Start.ToolUse.Name})
 	case "contentBlockDelta":
 		switch {
 		case p.Delta == nil:
-		case p.Delta.Text != nil && *p.Delta.Text != "":
-			return llm.Event{Type: llm.EventText, Text: *p.Delta.Text}, true, nil
+		case p.Delta.Text != nil:
+			if *p.Delta.Text != "" {
+				s.emit(llm.Event{Type: llm.EventText, Text: *p.Delta.Text})
+			}
 		case p.Delta.ToolUse != nil:
 			idx := s.toolIndex(p.ContentBlockIndex)
 			if idx < 0 {
-				return ev, false, llm.Errorf(llm.ClassBadResponse, "bedrock: tool input for content block %d, which started no tool call", p.ContentBlockIndex)
+				return llm.Errorf(llm.ClassBadResponse, "bedrock: tool input for content block %d, which started no tool call", p.ContentBlockIndex)
 			}
-			if p.Delta.ToolUse.Input == "" {
-				return ev, false, nil
+			if p.Delta.ToolUse.Input != "" {
+				s.emit(llm.Event{Type: llm.EventToolArgs, Index: idx, Text: p.Delta.ToolUse.Input})
 			}
-			return llm.Event{Type: llm.EventToolArgs, Index: idx, Text: p.Delta.ToolUse.Input}, true, nil
+		case p.Delta.ReasoningContent != nil:
+			return s.reason(p.ContentBlockIndex, p.Delta.ReasoningContent)
 		}
-		return ev, false, nil
+	case "contentBlockStop":
+		if s.reasoning.block == p.ContentBlockIndex+1 {
+			s.endReasoning()
+		}
 	case "messageStop":
+		s.endReasoning() // a block the stream never stopped
 		s.stopped = true
-		return llm.Event{Type: llm.EventFinish, Finish: finishReason(p.StopReason)}, true, nil
+		s.emit(llm.Event{Type: llm.EventFinish, Finish: finishReason(p.StopReason)})
 	case "metadata":
 		s.metered = true
-		if p.Usage == nil {
-			return ev, false, nil
+		if p.Usage != nil {
+			s.emit(llm.Event{Type: llm.EventUsage, Usage: p.Usage.canonical()})
 		}
-		return llm.Event{Type: llm.EventUsage, Usage: p.Usage.canonical()}, true, nil
 	}
-	return ev, false, nil
+	return nil
+}
+
+// reasoningDelta is a ReasoningContentBlockDelta union: a piece of
+// reasoning text, the block's signature, or redacted data (base64).
+type reasoningDelta struct {
+	Text            *string `json:"text"`
+	Signature       *string `json:"signature"`
+	RedactedContent *string `json:"redactedContent"`
+}
+
+// reasoningBlock is a stream's open reasoningContent block. Bedrock sends
+// no contentBlockStart for one: its first delta opens it.
+type reasoningBlock struct {
+	block     int // the content block index plus one; 0: none open
+	redacted  bool
+	signature string
+	data      []byte // the redacted data so far, decoded
+}
+
+// reason handles a reasoning delta of content block block: text goes out
+// as it comes; the signature and redacted data wait for the block's end,
+// since the canonical stream carries each whole (with EventThinkingEnd,
+// and as one EventRedactedThinking).
+func (s *stream) reason(block int, d *reasoningDelta) error {
+	redacted := d.RedactedContent != nil
+	if r := &s.reasoning; r.block != block+1 || r.redacted != redacted {
+		s.endReasoning()
+		r.block, r.redacted = block+1, redacted
+	}
+	switch {
+	case d.Text != nil:
+		if *d.Text != "" {
+			s.emit(llm.Event{Type: llm.EventThinking, Text: *d.Text})
+		}
+	case d.Signature != nil:
+		s.reasoning.signature += *d.Signature
+	case redacted:
+		data, err := base64.StdEncoding.AppendDecode(s.reasoning.data, []byte(*d.RedactedContent))
+		if err != nil {
+			return llm.Errorf(llm.ClassBadResponse, "bedrock: the redacted reasoning of content block %d is not base64: %w", block, err)
+		}
+		s.reasoning.data = data
+	}
+	return nil
+}
+
+// endReasoning closes the open reasoning block, if any: a thinking block
+// with its signature, or a redacted one with its data re-encoded (each
+// delta's base64 decodes apart, so their concatenation may not).
+func (s *stream) endReasoning() {
+	r := &s.reasoning
+	switch {
+	case r.block == 0:
+		return
+	case r.redacted && len(r.data) > 0:
+		s.emit(llm.Event{Type: llm.EventRedactedThinking, Text: base64.StdEncoding.EncodeToString(r.data)})
+	case !r.redacted:
+		s.emit(llm.Event{Type: llm.EventThinkingEnd, Text: r.signature})
+	}
+	r.block, r.redacted, r.signature, r.data = 0, false, "", r.data[:0]
 }
 
 // toolIndex returns the canonical index of the tool call in content block

@@ -44,13 +44,14 @@ func eventLines(t *testing.T, evs []llm.Event) []byte {
 	t.Helper()
 	var b strings.Builder
 	names := map[llm.EventType]string{llm.EventStart: "start", llm.EventText: "text", llm.EventToolStart: "tool_start",
-		llm.EventToolArgs: "tool_args", llm.EventFinish: "finish", llm.EventUsage: "usage"}
+		llm.EventToolArgs: "tool_args", llm.EventFinish: "finish", llm.EventUsage: "usage", llm.EventThinking: "thinking",
+		llm.EventThinkingEnd: "thinking_end", llm.EventRedactedThinking: "redacted_thinking"}
 	for _, ev := range evs {
 		o := map[string]any{"type": names[ev.Type]}
 		switch ev.Type {
 		case llm.EventStart:
 			o["id"], o["model"] = ev.ID, ev.Model
-		case llm.EventText:
+		case llm.EventText, llm.EventThinking, llm.EventThinkingEnd, llm.EventRedactedThinking:
 			o["text"] = ev.Text
 		case llm.EventToolStart:
 			o["index"], o["id"], o["name"] = ev.Index, ev.ID, ev.Name
@@ -87,6 +88,7 @@ func TestStreamGolden(t *testing.T) {
 			StopReason: "tool_use",
 			Usage:      testkit.BedrockUsage{Input: 20, Output: 60, CacheRead: 300},
 		}, 3},
+		{"reasoning_then_tool", reasoningToolReply, 6},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -452,4 +452,13 @@ func TestMockBedrockValidatesReasoning(t *testing.T) {
 			}
 		})
 	}
+	// Forcing a tool call and thinking do not go together.
+	in := converseInput()
+	in.ModelId, in.AdditionalModelRequestFields = aws.String(arnModel), thinking(2048)
+	in.InferenceConfig = &types.InferenceConfiguration{MaxTokens: aws.Int32(4096)}
+	in.ToolConfig.ToolChoice = &types.ToolChoiceMemberAny{}
+	_, err := sdkClient(m, mockCred, "").Converse(context.Background(), in)
+	if ve := (*types.ValidationException)(nil); !errors.As(err, &ve) || !strings.Contains(ve.ErrorMessage(), "forces tool use") {
+		t.Fatalf("forced tool use with thinking: got %v", err)
+	}
 }

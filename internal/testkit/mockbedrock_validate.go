@@ -227,11 +227,12 @@ type mockAnthropicFields struct {
 
 // validateModelFields checks additionalModelRequestFields as the model
 // would. An Anthropic model takes top_k, thinking and output_config, with
-// the rules of extended thinking: a budget of at least 1024 tokens below
-// maxTokens, no temperature but 1, no top_k, no topP under 0.95, and in a
-// tool-use loop with thinking enabled, the assistant turn the tool results
-// answer must start with its reasoning. Other models refuse thinking and
-// output_config (each family spells reasoning its own way).
+// the rules of extended thinking: no forced tool use, a budget of at
+// least 1024 tokens below maxTokens, no temperature but 1, no top_k, no
+// topP under 0.95, and in a tool-use loop with thinking enabled, the
+// assistant turn the tool results answer must start with its reasoning.
+// Other models refuse thinking and output_config (each family spells
+// reasoning its own way).
 func validateModelFields(req *mockConverseRequest, model string) string {
 	raw := req.AdditionalModelRequestFields
 	if len(raw) == 0 || string(raw) == "null" {
@@ -289,6 +290,9 @@ func validateModelFields(req *mockConverseRequest, model string) string {
 		}
 	default:
 		return "thinking.type: Input should be 'enabled', 'adaptive' or 'disabled'"
+	}
+	if tc := req.ToolConfig; tc != nil && tc.ToolChoice != nil && (tc.ToolChoice.Any != nil || tc.ToolChoice.Tool != nil) {
+		return "Thinking may not be enabled when tool_choice forces tool use."
 	}
 	switch {
 	case temperature != nil && *temperature != 1:

@@ -109,16 +109,16 @@ func (p *Provider) send(ctx context.Context, c *llm.Call, stream bool) (*http.Re
 // requires alternation).
 func encodeRequest(c *llm.Call, stream bool) ([]byte, error) {
 	r := c.Request
-	out := messagesRequest{Model: c.Model, MaxTokens: r.MaxTokens, StopSequences: r.Stop,
-		Temperature: r.Temperature, TopP: r.TopP, TopK: r.TopK, Stream: stream}
-	if out.MaxTokens == 0 {
-		out.MaxTokens = DefaultMaxTokens
+	thinking := PlanThinking(r)
+	maxTokens := r.MaxTokens
+	if maxTokens == 0 {
+		maxTokens = DefaultMaxTokens // required here
 	}
-	if t := out.Temperature; t != nil && *t > 1 {
-		// OpenAI's range is 0..2, Anthropic's 0..1: the most random
-		// setting Anthropic has, rather than a 400.
-		one := 1.0
-		out.Temperature = &one
+	s := thinking.Constrain(Sampling{MaxTokens: maxTokens, Temperature: r.Temperature, TopP: r.TopP, TopK: r.TopK})
+	out := messagesRequest{Model: c.Model, MaxTokens: s.MaxTokens, StopSequences: r.Stop,
+		Temperature: s.Temperature, TopP: s.TopP, TopK: s.TopK, Stream: stream}
+	if thinking.Type != "" {
+		out.Thinking = &thinkingConfig{Type: thinking.Type, BudgetTokens: thinking.Budget}
 	}
 	if r.User != "" {
 		out.Metadata = &metadata{UserID: r.User}
@@ -210,57 +210,16 @@ func encodeRequest(c *llm.Call, stream bool) ([]byte, error) {
 			out.OutputConfig = &outputConfig{Format: &outputFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":"object","additionalProperties":true}`)}}
 		}
 	}
-	encodeReasoning(&out, r.Reasoning)
+	if thinking.Effort != "" {
+		if out.OutputConfig == nil {
+			out.OutputConfig = &outputConfig{}
+		}
+		out.OutputConfig.Effort = thinking.Effort
+	}
 	if len(out.Messages) == 0 {
 		return nil, &llm.ProviderError{Class: llm.ClassCaller, Message: "at least one user or assistant message is required"}
 	}
 	return json.Marshal(out)
-}
-
-// encodeReasoning asks for thinking as the client did, converting an
-// effort (OpenAI's reasoning_effort) to a budget, which every thinking
-// model takes. With thinking on, the API refuses a temperature or top_k
-// and a top_p under 0.95, and needs max_tokens above the budget: those are
-// dropped and raised.
-func encodeReasoning(out *messagesRequest, r *llm.Reasoning) {
-	if r == nil || r.Off() {
-		return
-	}
-	setEffort := func(e string) {
-		switch e {
-		case "":
-			return
-		case "minimal":
-			e = "low"
-		}
-		if out.OutputConfig == nil {
-			out.OutputConfig = &outputConfig{}
-		}
-		out.OutputConfig.Effort = e
-	}
-	switch r.Mode {
-	case llm.ReasonOutputEffort:
-		setEffort(r.Effort)
-		return
-	case llm.ReasonAdaptive:
-		out.Thinking = &thinkingConfig{Type: "adaptive"}
-		setEffort(r.Effort)
-	case llm.ReasonEffort:
-		if r.Effort == "minimal" {
-			return // less than the smallest budget: no thinking
-		}
-		out.Thinking = &thinkingConfig{Type: "enabled", BudgetTokens: r.BudgetTokens()}
-	default:
-		out.Thinking = &thinkingConfig{Type: "enabled", BudgetTokens: r.BudgetTokens()}
-		setEffort(r.Effort)
-	}
-	out.Temperature, out.TopK = nil, nil
-	if out.TopP != nil && *out.TopP < 0.95 {
-		out.TopP = nil
-	}
-	if b := out.Thinking.BudgetTokens; b > 0 && out.MaxTokens <= b {
-		out.MaxTokens += b // the client's limit for the answer, on top of the thinking
-	}
 }
 
 // appendTurn adds blocks to the last turn when it has the same role, else

@@ -71,6 +71,34 @@ func TestToolStrictKept(t *testing.T) {
 	}
 }
 
+// The API refuses thinking when tool_choice forces a tool call; the
+// forced call is kept and thinking left off (the effort stays: it is not
+// thinking). With tool_choice auto, thinking stays on.
+func TestForcedToolCallLeavesThinkingOff(t *testing.T) {
+	for _, tc := range []struct{ choice, want string }{
+		{`{"type":"any"}`, `"max_tokens":500,`},
+		{`{"type":"tool","name":"f"}`, `"max_tokens":500,`},
+		{`{"type":"auto"}`, `"max_tokens":2548,`},
+	} {
+		req, err := DecodeMessages([]byte(`{"model":"m","max_tokens":500,"temperature":0.3,"messages":[{"role":"user","content":"x"}],` +
+			`"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":` + tc.choice + `,` +
+			`"thinking":{"type":"enabled","budget_tokens":2048},"output_config":{"effort":"high"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := encodeRequest(&llm.Call{Model: "m", Request: req}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(b)
+		thinks := strings.Contains(got, `"thinking":{"type":"enabled","budget_tokens":2048}`)
+		sampled := strings.Contains(got, `"temperature":0.3`)
+		if !strings.Contains(got, tc.want) || thinks != (tc.choice == `{"type":"auto"}`) || sampled == thinks || !strings.Contains(got, `"effort":"high"`) {
+			t.Errorf("tool_choice %s: %s", tc.choice, got)
+		}
+	}
+}
+
 // Requests the API would refuse are refused up front, in its words; a
 // null input is the empty object.
 func TestDecodeMessagesToolBlocks(t *testing.T) {

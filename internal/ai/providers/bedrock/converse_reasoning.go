@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
+	"github.com/sluicegw/sluice/internal/ai/providers/anthropic"
 )
 
 // Reasoning ("extended thinking") on Bedrock. Converse has no reasoning
@@ -51,60 +52,22 @@ type effortConfig struct {
 	Effort string `json:"effort"`
 }
 
-// defaultMaxTokens bounds the answer (on top of the thinking budget) when
-// thinking is on and the client gave no bound: Anthropic refuses a
-// max_tokens not above budget_tokens, and the model's default on Bedrock
-// may be below the budget. It is the Anthropic adapter's default.
-const defaultMaxTokens = 4096
-
-// encodeReasoning asks an Anthropic model for thinking as the client did,
-// as the Anthropic adapter does: an effort (OpenAI's reasoning_effort)
-// becomes a budget, which every thinking model takes; adaptive thinking
-// and output_config.effort go as they came. With thinking on, the model
-// refuses a temperature or top_k and a top_p under 0.95, and needs
-// max_tokens above the budget: ic and f lose those and ic's maxTokens is
-// raised. A nil r, or an effort of "none", asks for nothing.
-func encodeReasoning(f *anthropicFields, ic *inferenceConfig, r *llm.Reasoning) {
-	if r == nil || r.Off() {
-		return
+// encodeAnthropicFields returns the inference settings and the
+// additionalModelRequestFields of a request to an Anthropic model: its
+// reasoning planned, and the settings constrained, as the Anthropic
+// adapter does for the Messages API.
+func encodeAnthropicFields(r *llm.Request, ic inferenceConfig) (inferenceConfig, json.RawMessage) {
+	t := anthropic.PlanThinking(r)
+	s := t.Constrain(anthropic.Sampling{MaxTokens: ic.MaxTokens, Temperature: ic.Temperature, TopP: ic.TopP, TopK: r.TopK})
+	ic.MaxTokens, ic.Temperature, ic.TopP = s.MaxTokens, s.Temperature, s.TopP
+	f := anthropicFields{TopK: s.TopK}
+	if t.Type != "" {
+		f.Thinking = &thinkingConfig{Type: t.Type, BudgetTokens: t.Budget}
 	}
-	setEffort := func(e string) {
-		switch e {
-		case "":
-			return
-		case "minimal":
-			e = "low"
-		}
-		f.OutputConfig = &effortConfig{Effort: e}
+	if t.Effort != "" {
+		f.OutputConfig = &effortConfig{Effort: t.Effort}
 	}
-	switch r.Mode {
-	case llm.ReasonOutputEffort:
-		setEffort(r.Effort)
-		return
-	case llm.ReasonAdaptive:
-		f.Thinking = &thinkingConfig{Type: "adaptive"}
-		setEffort(r.Effort)
-	case llm.ReasonEffort:
-		if r.Effort == "minimal" {
-			return // less than the smallest budget: no thinking
-		}
-		f.Thinking = &thinkingConfig{Type: "enabled", BudgetTokens: r.BudgetTokens()}
-	default:
-		f.Thinking = &thinkingConfig{Type: "enabled", BudgetTokens: r.BudgetTokens()}
-		setEffort(r.Effort)
-	}
-	ic.Temperature, f.TopK = nil, nil
-	if ic.TopP != nil && *ic.TopP < 0.95 {
-		ic.TopP = nil
-	}
-	if b := f.Thinking.BudgetTokens; b > 0 {
-		if ic.MaxTokens == 0 {
-			ic.MaxTokens = defaultMaxTokens
-		}
-		if ic.MaxTokens <= b {
-			ic.MaxTokens += b // the client's bound for the answer, on top of the thinking
-		}
-	}
+	return ic, f.encode()
 }
 
 // reasoningContentBlock is a ReasoningContentBlock union: reasoning text

@@ -171,9 +171,7 @@ func encodeRequest(r *llm.Request, model string) ([]byte, error) {
 
 	ic := inferenceConfig{MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP, StopSequences: r.Stop}
 	if anthropic {
-		fields := anthropicFields{TopK: r.TopK}
-		encodeReasoning(&fields, &ic, r.Reasoning)
-		out.AdditionalModelRequestFields = fields.encode()
+		ic, out.AdditionalModelRequestFields = encodeAnthropicFields(r, ic)
 	}
 	if ic.MaxTokens > 0 || ic.Temperature != nil || ic.TopP != nil || len(ic.StopSequences) > 0 {
 		out.InferenceConfig = ptr(ic)

@@ -128,25 +128,45 @@ func TestReasoningSettings(t *testing.T) {
 		reasoning *llm.Reasoning
 		fields    string
 		inference string
+		edit      func(*llm.Request)
 	}{
-		{"not asked", nil, `{"top_k":10}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`},
-		{"effort none", &llm.Reasoning{Mode: llm.ReasonEffort, Effort: "none"}, `{"top_k":10}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`},
-		{"effort minimal", &llm.Reasoning{Mode: llm.ReasonEffort, Effort: "minimal"}, `{"top_k":10}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`},
+		{"not asked", nil, `{"top_k":10}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`, nil},
+		{"effort none", &llm.Reasoning{Mode: llm.ReasonEffort, Effort: "none"}, `{"top_k":10}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`, nil},
+		{"effort minimal", &llm.Reasoning{Mode: llm.ReasonEffort, Effort: "minimal"}, `{"top_k":10}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`, nil},
 		{"effort low", &llm.Reasoning{Mode: llm.ReasonEffort, Effort: "low"},
-			`{"thinking":{"type":"enabled","budget_tokens":2048}}`, `{"maxTokens":2548,"topP":0.97}`},
+			`{"thinking":{"type":"enabled","budget_tokens":2048}}`, `{"maxTokens":2548,"topP":0.97}`, nil},
 		{"effort xhigh", &llm.Reasoning{Mode: llm.ReasonEffort, Effort: "xhigh"},
-			`{"thinking":{"type":"enabled","budget_tokens":49152}}`, `{"maxTokens":49652,"topP":0.97}`},
+			`{"thinking":{"type":"enabled","budget_tokens":49152}}`, `{"maxTokens":49652,"topP":0.97}`, nil},
 		{"budget with effort", &llm.Reasoning{Mode: llm.ReasonBudget, Budget: 5000, Effort: "high"},
-			`{"thinking":{"type":"enabled","budget_tokens":5000},"output_config":{"effort":"high"}}`, `{"maxTokens":5500,"topP":0.97}`},
-		{"adaptive", &llm.Reasoning{Mode: llm.ReasonAdaptive}, `{"thinking":{"type":"adaptive"}}`, `{"maxTokens":500,"topP":0.97}`},
+			`{"thinking":{"type":"enabled","budget_tokens":5000},"output_config":{"effort":"high"}}`, `{"maxTokens":5500,"topP":0.97}`, nil},
+		{"adaptive", &llm.Reasoning{Mode: llm.ReasonAdaptive}, `{"thinking":{"type":"adaptive"}}`, `{"maxTokens":500,"topP":0.97}`, nil},
 		{"adaptive minimal", &llm.Reasoning{Mode: llm.ReasonAdaptive, Effort: "minimal"},
-			`{"thinking":{"type":"adaptive"},"output_config":{"effort":"low"}}`, `{"maxTokens":500,"topP":0.97}`},
+			`{"thinking":{"type":"adaptive"},"output_config":{"effort":"low"}}`, `{"maxTokens":500,"topP":0.97}`, nil},
 		{"output effort alone", &llm.Reasoning{Mode: llm.ReasonOutputEffort, Effort: "medium"},
-			`{"top_k":10,"output_config":{"effort":"medium"}}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`},
+			`{"top_k":10,"output_config":{"effort":"medium"}}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`, nil},
+		// The API refuses thinking with a forced tool call: the call wins.
+		{"forced tool", &llm.Reasoning{Mode: llm.ReasonBudget, Budget: 5000, Effort: "high"},
+			`{"top_k":10,"output_config":{"effort":"high"}}`, `{"maxTokens":500,"temperature":0.3,"topP":0.97}`,
+			func(r *llm.Request) {
+				r.Tools = []llm.Tool{{Name: "f", Parameters: json.RawMessage(`{"type":"object"}`)}}
+				r.ToolChoice = &llm.ToolChoice{Mode: llm.ToolNamed, Name: "f"}
+			}},
+		{"auto tool choice keeps thinking", &llm.Reasoning{Mode: llm.ReasonEffort, Effort: "low"},
+			`{"thinking":{"type":"enabled","budget_tokens":2048}}`, `{"maxTokens":2548,"topP":0.97}`,
+			func(r *llm.Request) {
+				r.Tools = []llm.Tool{{Name: "f", Parameters: json.RawMessage(`{"type":"object"}`)}}
+				r.ToolChoice = &llm.ToolChoice{Mode: llm.ToolAuto}
+			}},
+		// OpenAI's temperatures go to 2, Anthropic's to 1.
+		{"temperature over 1", nil, `{"top_k":10}`, `{"maxTokens":500,"temperature":1,"topP":0.97}`,
+			func(r *llm.Request) { r.Temperature = ptrTo(1.7) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			req := llm.Request{Messages: []llm.Message{userText("hi")}, MaxTokens: 500, Temperature: ptrTo(0.3), TopP: ptrTo(0.97), TopK: ptrTo(10), Reasoning: tc.reasoning}
+			if tc.edit != nil {
+				tc.edit(&req)
+			}
 			body, err := encodeRequest(&req, claude)
 			if err != nil {
 				t.Fatal(err)

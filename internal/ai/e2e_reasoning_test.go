@@ -1,12 +1,15 @@
 package ai_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/packages/respjson"
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/sluicegw/sluice/internal/testkit"
@@ -94,6 +97,51 @@ func TestAIThinkingUnary(t *testing.T) {
 				t.Fatalf("answer = %+v", msg.Content)
 			}
 		})
+	}
+}
+
+// TestAIReasoningToOpenAIClient checks an Anthropic model's thinking
+// reaches an OpenAI SDK client as reasoning_content, whole and streamed,
+// beside the answer.
+func TestAIReasoningToOpenAIClient(t *testing.T) {
+	e := startAI(t, "", "", "")
+	params := openai.ChatCompletionNewParams{Model: "claude", Messages: hello(), ReasoningEffort: shared.ReasoningEffortLow}
+	extra := func(f map[string]respjson.Field) string {
+		var s string
+		if raw := f["reasoning_content"].Raw(); raw != "" {
+			if err := json.Unmarshal([]byte(raw), &s); err != nil {
+				t.Fatalf("reasoning_content %s: %v", raw, err)
+			}
+		}
+		return s
+	}
+
+	e.an.Push(testkit.LLMReply{Thinking: "Two plus two.", Signature: "sig1", Text: "4"})
+	resp, err := e.openai.Chat.Completions.New(ctx(t), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := resp.Choices[0].Message; m.Content != "4" || extra(m.JSON.ExtraFields) != "Two plus two." {
+		t.Fatalf("message = %s", m.RawJSON())
+	}
+
+	e.an.Push(testkit.LLMReply{Thinking: "Two plus two, streamed.", Signature: "sig1", Text: "4"})
+	stream := e.openai.Chat.Completions.NewStreaming(ctx(t), params)
+	var reasoning, text strings.Builder
+	for stream.Next() {
+		for _, ch := range stream.Current().Choices {
+			if text.Len() > 0 && extra(ch.Delta.JSON.ExtraFields) != "" {
+				t.Fatal("reasoning after the answer began")
+			}
+			reasoning.WriteString(extra(ch.Delta.JSON.ExtraFields))
+			text.WriteString(ch.Delta.Content)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if reasoning.String() != "Two plus two, streamed." || text.String() != "4" {
+		t.Fatalf("reasoning %q, text %q", reasoning.String(), text.String())
 	}
 }
 

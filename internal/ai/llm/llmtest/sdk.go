@@ -35,6 +35,10 @@ var DeltaUsageOmitted = []string{"/usage.input_tokens", "/usage.cache_creation_i
 // gateway does not write (and that the SDK reads as absent when missing).
 var NewerOpenAIFields = []string{"message.annotations", "choices.logprobs"}
 
+// OpenAIExtensions are fields the gateway writes beyond what the SDK
+// models: the model's reasoning text, as DeepSeek and vLLM send it.
+var OpenAIExtensions = []string{"message.reasoning_content", "delta.reasoning_content"}
+
 func sseResponse(raw []byte) *http.Response {
 	req, _ := http.NewRequest(http.MethodPost, "http://gateway.test/v1/chat", nil)
 	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
@@ -47,7 +51,7 @@ func sseResponse(raw []byte) *http.Response {
 // returns the accumulation and the error the SDK's stream ended with.
 func ReadChunks(t testing.TB, name string, raw []byte, allowed ...string) (*openaisdk.ChatCompletionAccumulator, error) {
 	t.Helper()
-	allowed = append(allowed, NewerOpenAIFields...)
+	allowed = append(append(allowed, NewerOpenAIFields...), OpenAIExtensions...)
 	s := openaisse.NewStream[openaisdk.ChatCompletionChunk](openaisse.NewDecoder(sseResponse(raw)), nil)
 	acc := &openaisdk.ChatCompletionAccumulator{}
 	n := 0
@@ -90,7 +94,7 @@ func ReadEvents(t testing.TB, name string, raw []byte, allowed ...string) (*anth
 func CheckCompletion(t testing.TB, name string, raw []byte, allowed ...string) *openaisdk.ChatCompletion {
 	t.Helper()
 	var c openaisdk.ChatCompletion
-	CheckSDK(t, name, raw, &c, append(allowed, NewerOpenAIFields...)...)
+	CheckSDK(t, name, raw, &c, append(append(allowed, NewerOpenAIFields...), OpenAIExtensions...)...)
 	return &c
 }
 

@@ -233,8 +233,14 @@ func strictUnmarshal(body []byte, v any) error {
 // EncodeChat renders a complete answer as a Chat Completions response.
 // id and model are what the client sees (the gateway's id and the model
 // name the client asked for); created is a Unix time.
+//
+// Chat Completions has no field for the model's reasoning text: it goes in
+// the message's reasoning_content, the field DeepSeek, vLLM and LiteLLM
+// use (the SDKs keep it as an extra field), its blocks joined by blank
+// lines. Signatures and redacted blocks, which only Anthropic's API can
+// take back, are left out.
 func EncodeChat(resp *llm.Response, id, model string, created int64) []byte {
-	msg := answerMessage{Role: "assistant"}
+	msg := answerMessage{Role: "assistant", ReasoningContent: reasoningText(resp.Thinking)}
 	if resp.Refusal != "" {
 		msg.Refusal = &resp.Refusal
 	}
@@ -254,6 +260,21 @@ func EncodeChat(resp *llm.Response, id, model string, created int64) []byte {
 	}
 	b, _ := json.Marshal(out)
 	return b
+}
+
+// reasoningText joins the text of thinking blocks (not redacted ones).
+func reasoningText(blocks []llm.Thinking) string {
+	var b strings.Builder
+	for _, t := range blocks {
+		if t.Redacted || t.Text == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(t.Text)
+	}
+	return b.String()
 }
 
 func finishReason(f llm.FinishReason) string {

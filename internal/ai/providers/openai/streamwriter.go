@@ -48,6 +48,11 @@ func (s *StreamWriter) Event(ev llm.Event) error {
 	case llm.EventText:
 		b = append(s.open(b), `{"content":`...)
 		b = append(appendJSONString(b, ev.Text), '}')
+	case llm.EventThinking:
+		// Chat Completions has no field for reasoning text; this is the
+		// one DeepSeek, vLLM and LiteLLM send (see EncodeChat).
+		b = append(s.open(b), `{"reasoning_content":`...)
+		b = append(appendJSONString(b, ev.Text), '}')
 	case llm.EventToolStart:
 		b = append(s.open(b), `{"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, int64(ev.Index), 10)

@@ -221,6 +221,8 @@ type answerMessage struct {
 	Content   content    `json:"content"`
 	Refusal   *string    `json:"refusal"`
 	ToolCalls []toolCall `json:"tool_calls,omitempty"`
+	// ReasoningContent is the model's reasoning text, where it gave one.
+	ReasoningContent string `json:"reasoning_content,omitempty"`
 }
 
 type choice struct {

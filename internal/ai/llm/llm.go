@@ -10,7 +10,10 @@
 // never passed through verbatim.
 package llm
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Role is who wrote a message.
 type Role string
@@ -100,6 +103,22 @@ func (m *Message) Text() string {
 		}
 	}
 	return s
+}
+
+// ErrorResult returns a failed tool's result text as the JSON object
+// {"error": value}: value is the text's JSON when it is JSON, else the
+// text as a string. APIs with no flag for a failed tool result (OpenAI's,
+// Gemini's) carry the failure this way, so the model still reads it as
+// one.
+func ErrorResult(text string) json.RawMessage {
+	value := json.RawMessage(strings.TrimSpace(text))
+	if len(value) == 0 || !json.Valid(value) {
+		value, _ = json.Marshal(text)
+	}
+	out := make(json.RawMessage, 0, len(value)+len(`{"error":}`))
+	out = append(out, `{"error":`...)
+	out = append(out, value...)
+	return append(out, '}')
 }
 
 // ToolCall is a model's request to run a tool.

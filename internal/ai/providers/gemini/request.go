@@ -342,21 +342,20 @@ func callArgs(args string) json.RawMessage {
 // the parsed JSON, or the text when it is not JSON. A failed tool's
 // result is {"error": value}.
 func toolResponse(m *llm.Message) json.RawMessage {
+	if m.IsError {
+		return llm.ErrorResult(m.Text())
+	}
 	text := strings.TrimSpace(m.Text())
 	var value json.RawMessage
 	if text != "" && json.Valid([]byte(text)) {
 		value = json.RawMessage(text)
-		if text[0] == '{' && !m.IsError {
+		if text[0] == '{' {
 			return value
 		}
 	} else {
 		value, _ = json.Marshal(m.Text())
 	}
-	key := `{"result":`
-	if m.IsError {
-		key = `{"error":`
-	}
-	out := make([]byte, 0, len(key)+len(value)+1)
-	out = append(append(append(out, key...), value...), '}')
+	out := make([]byte, 0, len(`{"result":}`)+len(value))
+	out = append(append(append(out, `{"result":`...), value...), '}')
 	return out
 }

@@ -102,7 +102,8 @@ func (p *Provider) encodeChat(c *llm.Call, stream bool) []byte {
 
 // encodeMessages renders the canonical messages. Tool results cannot
 // carry images in this API, so the images of a run of tool results follow
-// it in a user message.
+// it in a user message; nor can they say the tool failed, so a failed
+// tool's result is {"error": result} (llm.ErrorResult).
 func (p *Provider) encodeMessages(msgs []llm.Message) []message {
 	out := make([]message, 0, len(msgs))
 	var images []contentPart // of the current run of tool results
@@ -121,6 +122,10 @@ func (p *Provider) encodeMessages(msgs []llm.Message) []message {
 				} else {
 					tm.Content = append(tm.Content, part)
 				}
+			}
+			if m.IsError {
+				// The API has no flag for a failed tool: the result says it.
+				tm.Content = []llm.Part{{Type: llm.PartText, Text: string(llm.ErrorResult(tm.Text()))}}
 			}
 			m = &tm
 		}

@@ -68,6 +68,29 @@ func (p *Scanner) Object(field func(key []byte) bool) bool {
 	}
 }
 
+// Array reads an array, calling elem with the scanner at each element;
+// elem reads it or reports false. Anything but an array (null included:
+// read it first where one may stand) is false.
+func (p *Scanner) Array(elem func() bool) bool {
+	if !p.Consume('[') {
+		return false
+	}
+	if p.Consume(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if p.Consume(']') {
+			return true
+		}
+		if !p.Consume(',') {
+			return false
+		}
+	}
+}
+
 // Unknown skips the value of a key no field takes. encoding/json matches
 // keys case-insensitively, so a key that is another case of one of known
 // is refused (false): the caller leaves the document to encoding/json.
@@ -112,21 +135,7 @@ func (p *Scanner) Skip(depth int) bool {
 	case c == '{':
 		return p.Object(func([]byte) bool { return p.Skip(depth + 1) })
 	case c == '[':
-		p.i++
-		if p.Consume(']') {
-			return true
-		}
-		for {
-			if !p.Skip(depth + 1) {
-				return false
-			}
-			if p.Consume(']') {
-				return true
-			}
-			if !p.Consume(',') {
-				return false
-			}
-		}
+		return p.Array(func() bool { return p.Skip(depth + 1) })
 	case c == 't':
 		return p.literal("true")
 	case c == 'f':
@@ -199,6 +208,16 @@ func (p *Scanner) Int64(dst *int64) bool {
 		return false
 	}
 	*dst = n
+	return true
+}
+
+// Int reads an integer that fits an int; null leaves dst as it is.
+func (p *Scanner) Int(dst *int) bool {
+	n := int64(*dst)
+	if !p.Int64(&n) || int64(int(n)) != n {
+		return false
+	}
+	*dst = int(n)
 	return true
 }
 

@@ -47,12 +47,7 @@ func scanEvent(p *jsonscan.Scanner, data []byte, e *streamEvent) bool {
 		case "type":
 			return p.String(&e.Type)
 		case "index":
-			var n int64
-			if !p.Int64(&n) || int64(int(n)) != n {
-				return false
-			}
-			e.Index = int(n)
-			return true
+			return p.Int(&e.Index)
 		case "delta":
 			if p.Null() {
 				return true
@@ -141,26 +136,13 @@ func scanBlocks(p *jsonscan.Scanner, dst *[]block) bool {
 		*dst = nil
 		return true
 	}
-	if !p.Consume('[') {
-		return false
-	}
 	*dst = []block{}
-	if p.Consume(']') {
-		return true
-	}
-	for {
+	return p.Array(func() bool {
 		var b block
-		if !scanBlock(p, &b) {
-			return false
-		}
+		ok := scanBlock(p, &b)
 		*dst = append(*dst, b)
-		if p.Consume(']') {
-			return true
-		}
-		if !p.Consume(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 // scanBlock reads the blocks of answers: text, tool_use, thinking and

@@ -87,41 +87,20 @@ func choices(p *jsonscan.Scanner, c *chunk) bool {
 		c.Choices = nil
 		return true
 	}
-	if !p.Consume('[') {
-		return false
-	}
-	c.Choices = c.Choices[:0]
-	if p.Consume(']') {
-		if c.Choices == nil {
-			c.Choices = []choice{}
-		}
-		return true
-	}
-	for {
+	c.Choices = []choice{}
+	return p.Array(func() bool {
 		var ch choice
-		if !readChoice(p, &ch) {
-			return false
-		}
+		ok := readChoice(p, &ch)
 		c.Choices = append(c.Choices, ch)
-		if p.Consume(']') {
-			return true
-		}
-		if !p.Consume(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 func readChoice(p *jsonscan.Scanner, ch *choice) bool {
 	return p.Object(func(key []byte) bool {
 		switch string(key) {
 		case "index":
-			var n int64
-			if !p.Int64(&n) || int64(int(n)) != n {
-				return false
-			}
-			ch.Index = int(n)
-			return true
+			return p.Int(&ch.Index)
 		case "delta":
 			if p.Null() {
 				ch.Delta = nil
@@ -183,14 +162,8 @@ func readToolCalls(p *jsonscan.Scanner, dst *[]toolCall) bool {
 		*dst = nil
 		return true
 	}
-	if !p.Consume('[') {
-		return false
-	}
 	*dst = []toolCall{}
-	if p.Consume(']') {
-		return true
-	}
-	for {
+	return p.Array(func() bool {
 		var tc toolCall
 		ok := p.Object(func(key []byte) bool {
 			switch string(key) {
@@ -199,13 +172,8 @@ func readToolCalls(p *jsonscan.Scanner, dst *[]toolCall) bool {
 					tc.Index = nil
 					return true
 				}
-				var n int64
-				if !p.Int64(&n) || int64(int(n)) != n {
-					return false
-				}
-				i := int(n)
-				tc.Index = &i
-				return true
+				tc.Index = new(int)
+				return p.Int(tc.Index)
 			case "id":
 				return p.String(&tc.ID)
 			case "type":
@@ -226,17 +194,9 @@ func readToolCalls(p *jsonscan.Scanner, dst *[]toolCall) bool {
 			}
 			return p.Unknown(key, chunkKeys)
 		})
-		if !ok {
-			return false
-		}
 		*dst = append(*dst, tc)
-		if p.Consume(']') {
-			return true
-		}
-		if !p.Consume(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 // readUsage reads token counts, with the details OpenAI adds (the

@@ -3,7 +3,6 @@ package ai_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"testing"
 
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
@@ -18,11 +17,7 @@ import (
 // Bedrock does) and thinks again, signed and redacted, and a last turn
 // that sends the redacted block back as it came.
 func TestBedrockThinkingThroughGateway(t *testing.T) {
-	cred := testkit.BedrockCredential{AccessKeyID: "AKIDTHINKING", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
-	mb := testkit.StartMockBedrock(t, testkit.MockBedrockConfig{Region: "us-west-2", Credentials: []testkit.BedrockCredential{cred}})
-	e := startAI(t,
-		fmt.Sprintf("    - { name: aws, type: bedrock, region: us-west-2, base_url: %q, api_keys: [%q] }", mb.URL, cred.Key()),
-		"    - { name: br, targets: [{ provider: aws, model: us.anthropic.claude-sonnet-4-5-20250929-v1:0 }] }", "")
+	e, mb := startBedrockAI(t, "AKIDTHINKING", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
 	const (
 		thought, sig   = "The user wants Paris weather; I should call the tool.", "EqQBCkYIBxgCKkBzaWctMQ=="
 		thought2, sig2 = "The tool says sunny.", "EqQBCkYIBxgCKkBzaWctMg=="

@@ -14,14 +14,23 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
-// TestBedrockThroughGateway drives the bedrock adapter (SigV4-signed
-// Converse and ConverseStream) with both SDKs through a real gateway.
-func TestBedrockThroughGateway(t *testing.T) {
-	cred := testkit.BedrockCredential{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+// startBedrockAI starts a gateway whose model "br" is model on a Bedrock
+// mock (region us-west-2) that accepts the SigV4 credential with access
+// key id keyID.
+func startBedrockAI(t *testing.T, keyID, model string) (*aiEnv, *testkit.MockBedrock) {
+	t.Helper()
+	cred := testkit.BedrockCredential{AccessKeyID: keyID, SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 	mb := testkit.StartMockBedrock(t, testkit.MockBedrockConfig{Region: "us-west-2", Credentials: []testkit.BedrockCredential{cred}})
 	e := startAI(t,
 		fmt.Sprintf("    - { name: aws, type: bedrock, region: us-west-2, base_url: %q, api_keys: [%q] }", mb.URL, cred.Key()),
-		"    - { name: br, targets: [{ provider: aws, model: us.anthropic.claude-sonnet-4-5-v1:0 }] }", "")
+		fmt.Sprintf("    - { name: br, targets: [{ provider: aws, model: %s }] }", model), "")
+	return e, mb
+}
+
+// TestBedrockThroughGateway drives the bedrock adapter (SigV4-signed
+// Converse and ConverseStream) with both SDKs through a real gateway.
+func TestBedrockThroughGateway(t *testing.T) {
+	e, mb := startBedrockAI(t, "AKIDEXAMPLE", "us.anthropic.claude-sonnet-4-5-v1:0")
 
 	mb.Reply(testkit.BedrockReply{Content: []testkit.BedrockBlock{{Text: "Hello from Bedrock."}}, Usage: testkit.BedrockUsage{Input: 12, Output: 4, CacheRead: 3}})
 	resp, err := e.openai.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "br",

@@ -143,12 +143,113 @@ func (p *Scanner) Skip(depth int) bool {
 	case c == 'n':
 		return p.literal("null")
 	default:
-		start := p.i
-		for p.i < len(p.b) && bytes.IndexByte([]byte("+-.0123456789eE"), p.b[p.i]) >= 0 {
-			p.i++
-		}
-		return p.i > start && json.Valid(p.b[start:p.i])
+		_, ok := p.number()
+		return ok
 	}
+}
+
+// number reads a number literal as JSON defines it.
+func (p *Scanner) number() ([]byte, bool) {
+	start, b, i := p.i, p.b, p.i
+	digits := func() bool {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return nil, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return nil, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return nil, false
+		}
+	}
+	p.i = i
+	return b[start:i], true
+}
+
+// OptFloat64 reads a number into a *float64 field; null sets it nil. A
+// number out of float64's range is false, as encoding/json refuses it.
+func (p *Scanner) OptFloat64(dst **float64) bool {
+	if p.Null() {
+		*dst = nil
+		return true
+	}
+	lit, ok := p.number()
+	if !ok {
+		return false
+	}
+	f, err := strconv.ParseFloat(string(lit), 64)
+	if err != nil {
+		return false
+	}
+	*dst = &f
+	return true
+}
+
+// OptInt64 reads an integer into a *int64 field; null sets it nil.
+func (p *Scanner) OptInt64(dst **int64) bool {
+	if p.Null() {
+		*dst = nil
+		return true
+	}
+	v := new(int64)
+	*dst = v
+	return p.Int64(v)
+}
+
+// OptInt reads an integer into a *int field; null sets it nil.
+func (p *Scanner) OptInt(dst **int) bool {
+	if p.Null() {
+		*dst = nil
+		return true
+	}
+	v := new(int)
+	*dst = v
+	return p.Int(v)
+}
+
+// Bool reads true or false; null leaves dst as it is.
+func (p *Scanner) Bool(dst *bool) bool {
+	p.ws()
+	switch {
+	case p.literal("true"):
+		*dst = true
+	case p.literal("false"):
+		*dst = false
+	default:
+		return p.literal("null")
+	}
+	return true
+}
+
+// OptBool reads a boolean into a *bool field; null sets it nil.
+func (p *Scanner) OptBool(dst **bool) bool {
+	if p.Null() {
+		*dst = nil
+		return true
+	}
+	v := new(bool)
+	*dst = v
+	return p.Bool(v)
 }
 
 func (p *Scanner) ws() {
@@ -192,15 +293,8 @@ func (p *Scanner) Int64(dst *int64) bool {
 	if p.Null() {
 		return true
 	}
-	start := p.i
-	if p.i < len(p.b) && p.b[p.i] == '-' {
-		p.i++
-	}
-	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-		p.i++
-	}
-	digits := p.b[start:p.i]
-	if len(digits) == 0 || p.i < len(p.b) && bytes.IndexByte([]byte(".eE"), p.b[p.i]) >= 0 || !json.Valid(digits) {
+	digits, ok := p.number()
+	if !ok || bytes.ContainsAny(digits, ".eE") {
 		return false
 	}
 	n, err := strconv.ParseInt(string(digits), 10, 64)

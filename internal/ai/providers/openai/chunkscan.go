@@ -36,7 +36,7 @@ type chunkScanner struct {
 // chunkKeys are the keys of the chunk types (see jsonscan.Scanner.Unknown).
 var chunkKeys = []string{"id", "object", "model", "created", "system_fingerprint", "choices", "usage", "error",
 	"index", "delta", "finish_reason", "logprobs", "message", "role", "content", "refusal", "reasoning_content",
-	"tool_calls", "name", "tool_call_id", "type", "function", "arguments",
+	"tool_calls", "name", "tool_call_id", "type", "function", "arguments", "text", "image_url", "url", "detail",
 	"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details",
 	"cached_tokens", "reasoning_tokens"}
 
@@ -126,8 +126,7 @@ func readChoice(p *jsonscan.Scanner, ch *choice) bool {
 	})
 }
 
-// readMessage reads an answer's message. Content as an array of parts is
-// left to encoding/json.
+// readMessage reads a message: a request's, or an answer's.
 func readMessage(p *jsonscan.Scanner, m *message) bool {
 	return p.Object(func(key []byte) bool {
 		switch string(key) {
@@ -139,7 +138,16 @@ func readMessage(p *jsonscan.Scanner, m *message) bool {
 				return true
 			}
 			m.Content = content{}
-			return p.String(&m.Content.Text)
+			if p.String(&m.Content.Text) {
+				return true
+			}
+			m.Content = content{IsParts: true, Parts: []contentPart{}}
+			return p.Array(func() bool {
+				var cp contentPart
+				ok := readPart(p, &cp)
+				m.Content.Parts = append(m.Content.Parts, cp)
+				return ok
+			})
 		case "name":
 			return p.String(&m.Name)
 		case "tool_call_id":
@@ -150,6 +158,36 @@ func readMessage(p *jsonscan.Scanner, m *message) bool {
 			return p.String(&m.ReasoningContent)
 		case "tool_calls":
 			return readToolCalls(p, &m.ToolCalls)
+		}
+		return p.Unknown(key, chunkKeys)
+	})
+}
+
+// readPart reads a content part: text, an image or a refusal.
+func readPart(p *jsonscan.Scanner, cp *contentPart) bool {
+	return p.Object(func(key []byte) bool {
+		switch string(key) {
+		case "type":
+			return p.String(&cp.Type)
+		case "text":
+			return p.String(&cp.Text)
+		case "refusal":
+			return p.String(&cp.Refusal)
+		case "image_url":
+			if p.Null() {
+				cp.ImageURL = nil
+				return true
+			}
+			cp.ImageURL = new(imageURL)
+			return p.Object(func(key []byte) bool {
+				switch string(key) {
+				case "url":
+					return p.String(&cp.ImageURL.URL)
+				case "detail":
+					return p.String(&cp.ImageURL.Detail)
+				}
+				return p.Unknown(key, chunkKeys)
+			})
 		}
 		return p.Unknown(key, chunkKeys)
 	})

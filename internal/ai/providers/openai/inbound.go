@@ -30,7 +30,7 @@ func callerErrorf(param, format string, args ...any) *CallerError {
 // form. Errors are *CallerError.
 func DecodeChat(body []byte) (*llm.Request, error) {
 	var in chatRequest
-	if err := strictUnmarshal(body, &in); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
 	}
 	if in.Model == "" {

@@ -1,0 +1,81 @@
+package openai
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
+	"github.com/sluicegw/sluice/internal/jsonscan"
+	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
+)
+
+// requestSeeds are requests beside those in testdata/inbound: the scanner
+// takes the first ones and leaves the rest to encoding/json.
+var requestSeeds = []string{
+	`{"model":"gpt","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"Say something short."}],"max_tokens":64,"temperature":0.2}`,
+	`{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true},"stop":"\n\n","seed":-3,"n":1,"top_p":1e-1}`,
+	`{"model":"m","messages":[],"stop":["a","b"],"parallel_tool_calls":false,"tool_choice":"required","tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object","properties":{"q":{"type":"string"}}},"strict":true}}]}`,
+	`{"model":"m","messages":null,"stop":null,"tools":null,"tool_choice":null,"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object"},"strict":null}},"reasoning_effort":"low","user":"u","random_seed":7,"max_completion_tokens":9}`,
+	`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c","content":"r"}],"stop":[]}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"parts"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA","detail":"low"}}]}]}`,
+	`{"model":"m","messages":[{"role":"user","content":[]},{"role":"user","content":[{"type":"image_url","image_url":null,"refusal":"r"}]}]}`,
+	`{"model":"m","messages":[],"tool_choice":{"type":"function","function":{"name":"f"}}}`,
+	`{"model":"m","messages":[],"tool_choice":{"type":"function","function":{"name":""}}}`,
+	`{"model":"m","messages":[],"tool_choice":{"type":"function","function":null}}`,
+	`{"model":"m","messages":[],"stop":["a",null]}`,
+	`{"model":"m","messages":[],"max_tokens":1.5}`,
+	`{"model":"m","messages":[],"temperature":1e400}`,
+	`{"Model":"m","messages":[]}`,
+	`{"model":"m","messages":[],"stream":"yes"}`,
+	`{"model":"m","messages":[],"metadata":{"k":[1,{"a":null}]},"logprobs":false}`,
+}
+
+// TestRequestScanner checks the scanner takes the usual requests itself
+// and agrees with encoding/json on every request.
+func TestRequestScanner(t *testing.T) {
+	var p jsonscan.Scanner
+	for i := range 8 {
+		var in chatRequest
+		if p.Reset([]byte(requestSeeds[i])); !scanRequest(&p, &in) || !p.End() {
+			t.Errorf("seed %d: the scanner left a usual request to encoding/json", i)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "inbound", "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRequestScan(t, &p, b)
+		var in chatRequest
+		name := filepath.Base(f)
+		if strings.Count(name, ".") == 1 { // a request, not an output
+			if p.Reset(b); !scanRequest(&p, &in) || !p.End() {
+				t.Errorf("%s: the scanner left a recorded request to encoding/json", f)
+			}
+		}
+	}
+	for _, s := range requestSeeds {
+		checkRequestScan(t, &p, []byte(s))
+	}
+}
+
+// FuzzRequestScanner holds the request scanner to encoding/json.
+func FuzzRequestScanner(f *testing.F) {
+	for _, s := range requestSeeds {
+		f.Add([]byte(s))
+	}
+	llmtest.AddSeeds(f, "inbound/*.json")
+	var p jsonscan.Scanner
+	f.Fuzz(func(t *testing.T, b []byte) { checkRequestScan(t, &p, b) })
+}
+
+func checkRequestScan(t *testing.T, p *jsonscan.Scanner, b []byte) {
+	t.Helper()
+	jsonscantest.Agrees(t, b, func(b []byte, in *chatRequest) bool {
+		p.Reset(b)
+		return scanRequest(p, in) && p.End()
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/app"
 	"github.com/sluicegw/sluice/internal/config"
+	"github.com/sluicegw/sluice/internal/gcfloor"
 	"github.com/sluicegw/sluice/internal/snapshot"
 	"github.com/sluicegw/sluice/internal/upstream"
 )
@@ -92,6 +93,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			*cfgPath = "sluice.yaml"
 		}
 	}
+	gcfloor.Set(gcfloor.DefaultFloor)
 	a, err := app.New(app.Options{ConfigPath: *cfgPath, DataDir: *dataDir, Stdout: stdout, Stderr: stderr, Version: version})
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)

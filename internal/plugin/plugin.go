@@ -156,13 +156,17 @@ type State struct {
 func NewState() *State { return &State{m: map[string]any{}} }
 
 // Get returns the state stored under key, creating it with create first.
+// A create that returns nil (it failed) stores nothing: the next Get tries
+// again.
 func (s *State) Get(key string, create func() any) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.m[key]
 	if !ok {
 		v = create()
-		s.m[key] = v
+		if v != nil {
+			s.m[key] = v
+		}
 	}
 	return v
 }

@@ -69,9 +69,9 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
-	"github.com/sluicegw/sluice/internal/config"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/plugin"
+	"github.com/sluicegw/sluice/internal/plugins/backend"
 	"github.com/sluicegw/sluice/internal/proxy"
 	rl "github.com/sluicegw/sluice/internal/ratelimit"
 )
@@ -86,30 +86,15 @@ func init() {
 // Defaults and bounds.
 const (
 	DefaultRedisPrefix = "sluice:ai-budget:"
-	maxRedisTimeout    = 5 * time.Second
 	maxUSD             = 1e9
 )
 
 // settings is the plugin's configuration; see the package comment.
 type settings struct {
-	USD          float64      `json:"usd"`
-	Period       string       `json:"period"`
-	By           string       `json:"by"`
-	Backend      string       `json:"backend"`
-	RedisURL     string       `json:"redis_url"`
-	RedisPrefix  *string      `json:"redis_prefix"`
-	RedisTimeout timeoutField `json:"redis_timeout"`
-	Fail         string       `json:"fail"`
-}
-
-// timeoutField is a duration whose decoding errors name its key.
-type timeoutField struct{ config.Duration }
-
-func (d *timeoutField) UnmarshalJSON(b []byte) error {
-	if err := d.Duration.UnmarshalJSON(b); err != nil {
-		return fmt.Errorf("redis_timeout: %w", err)
-	}
-	return nil
+	USD    float64 `json:"usd"`
+	Period string  `json:"period"`
+	By     string  `json:"by"`
+	backend.Settings
 }
 
 // Budget is one configured instance of the plugin. It is immutable and
@@ -164,10 +149,7 @@ func New(raw map[string]any, env plugin.Env) (any, error) {
 	if env.State == nil {
 		env.State = plugin.NewState()
 	}
-	if cfg.RedisURL == "" && cfg.Backend != "memory" {
-		cfg.RedisURL = env.RedisURL
-	}
-	backend, err := cfg.backend()
+	kind, err := cfg.Resolve(env.RedisURL)
 	if err != nil {
 		return nil, err
 	}
@@ -177,45 +159,13 @@ func New(raw map[string]any, env plugin.Env) (any, error) {
 	}
 	// The namespace of this instance's counters; see the package comment.
 	ns := env.Scope + ":" + b.period.String() + ":" + by + ":"
-	if backend == "memory" {
-		b.st, err = stateOf(env.State, Name+"/memory|"+ns, func() *store { return &store{local: newMemory()} })
+	if kind == backend.Memory {
+		b.st, err = backend.State(env.State, Name+"/memory|"+ns, func() (*store, error) { return &store{local: newMemory()}, nil })
 	} else {
 		b.st, err = redisStore(&cfg, env, ns)
 	}
 	if err != nil {
 		return nil, err
-	}
-	return b, nil
-}
-
-// backend validates the backend settings and returns "memory" or "redis".
-func (cfg *settings) backend() (string, error) {
-	b := cfg.Backend
-	if b == "" {
-		b = "memory"
-		if cfg.RedisURL != "" {
-			b = "redis"
-		}
-	}
-	switch b {
-	case "memory":
-		if cfg.RedisURL != "" || cfg.RedisPrefix != nil || cfg.RedisTimeout.D() != 0 || cfg.Fail != "" {
-			return "", errors.New("backend: memory takes no redis_url, redis_prefix, redis_timeout or fail")
-		}
-	case "redis":
-		if cfg.RedisURL == "" {
-			return "", errors.New("backend: redis needs redis_url")
-		}
-	default:
-		return "", fmt.Errorf("backend: %q is not memory or redis", b)
-	}
-	switch cfg.Fail {
-	case "", "open", "closed":
-	default:
-		return "", fmt.Errorf("fail: %q is not open or closed", cfg.Fail)
-	}
-	if t := cfg.RedisTimeout.D(); t < 0 || t > maxRedisTimeout || (t > 0 && t < time.Millisecond) {
-		return "", fmt.Errorf("redis_timeout: %s is not between 1ms and %s", t, maxRedisTimeout)
 	}
 	return b, nil
 }
@@ -294,18 +244,13 @@ func clock() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())
 // redisStore returns the Redis-backed store of an instance, kept in
 // env.State with its local fallback and its up/down state.
 func redisStore(cfg *settings, env plugin.Env, ns string) (*store, error) {
-	client, err := sharedClient(env, cfg.RedisURL)
+	client, err := cfg.Client(env)
 	if err != nil {
-		return nil, fmt.Errorf("redis_url: %w", err)
+		return nil, err
 	}
-	prefix := DefaultRedisPrefix
-	if cfg.RedisPrefix != nil {
-		prefix = *cfg.RedisPrefix
-	}
-	closed := cfg.Fail == "closed"
-	timeout := cfg.RedisTimeout.D()
-	key := fmt.Sprintf("%s/redis|%s|%s%s|closed=%t|%s", Name, cfg.RedisURL, prefix, ns, closed, timeout)
-	return stateOf(env.State, key, func() *store {
+	prefix := cfg.Prefix(DefaultRedisPrefix)
+	closed, timeout := cfg.FailClosed(), cfg.RedisTimeout.D()
+	return backend.State(env.State, cfg.StateKey(Name, prefix, ns), func() (*store, error) {
 		s := &store{
 			remote: newRemote(client, prefix+ns, timeout),
 			br:     rl.NewBreaker(rl.BreakerOptions{FailClosed: closed, Log: env.Log, Name: Name + " " + env.Scope, Kind: "ai-budget backend"}),
@@ -313,16 +258,6 @@ func redisStore(cfg *settings, env plugin.Env, ns string) (*store, error) {
 		if !closed {
 			s.local = newMemory()
 		}
-		return s
+		return s, nil
 	})
-}
-
-// stateOf returns the store kept in st under key, creating it.
-func stateOf(st *plugin.State, key string, create func() *store) (*store, error) {
-	v := st.Get(key, func() any { return create() })
-	s, ok := v.(*store)
-	if !ok {
-		return nil, fmt.Errorf("plugin state %q holds a %T", key, v)
-	}
-	return s, nil
 }

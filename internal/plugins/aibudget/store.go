@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sluicegw/sluice/internal/plugin"
 	rl "github.com/sluicegw/sluice/internal/ratelimit"
 )
 
@@ -168,43 +166,4 @@ func (r *remote) charge(ctx context.Context, key string, sp span, micro int64) e
 		return fmt.Errorf("redis ai-budget charge: %w", err)
 	}
 	return nil
-}
-
-// clientEntry is a shared client, or why it could not be made.
-type clientEntry struct {
-	c   *redis.Client
-	err error
-}
-
-// sharedClient returns this plugin's client for url, created once per
-// plugin State and shared by every instance that names the same URL. It
-// lives as long as the State: plugin.State has no way to close it.
-func sharedClient(env plugin.Env, url string) (*redis.Client, error) {
-	routeRedisLogs(env.Log)
-	v := env.State.Get(Name+"/redis-client|"+url, func() any {
-		c, err := rl.NewRedisClient(url)
-		return &clientEntry{c: c, err: err}
-	})
-	e, ok := v.(*clientEntry)
-	if !ok {
-		return nil, fmt.Errorf("plugin state for %s holds a %T", url, v)
-	}
-	return e.c, e.err
-}
-
-var redisLogOnce sync.Once
-
-// routeRedisLogs sends go-redis's own log lines to the gateway's log at
-// debug level (as rate-limit does): the Breaker logs each outage once.
-func routeRedisLogs(l *slog.Logger) {
-	if l == nil {
-		return
-	}
-	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{l}) })
-}
-
-type redisLogger struct{ l *slog.Logger }
-
-func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	r.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }

@@ -99,6 +99,7 @@ import (
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/plugin"
+	"github.com/sluicegw/sluice/internal/plugins/backend"
 	"github.com/sluicegw/sluice/internal/proxy"
 	rl "github.com/sluicegw/sluice/internal/ratelimit"
 )
@@ -116,42 +117,15 @@ const (
 	DefaultWindow      = time.Minute
 	minWindow          = time.Second
 	maxWindow          = 744 * time.Hour // 31 days
-	maxRedisTimeout    = 5 * time.Second
 )
 
 // settings is the plugin's configuration; see the package comment.
 type settings struct {
-	Requests     int64        `json:"requests"`
-	Tokens       int64        `json:"tokens"`
-	Window       windowField  `json:"window"`
-	By           string       `json:"by"`
-	Backend      string       `json:"backend"`
-	RedisURL     string       `json:"redis_url"`
-	RedisPrefix  *string      `json:"redis_prefix"`
-	RedisTimeout timeoutField `json:"redis_timeout"`
-	Fail         string       `json:"fail"`
-}
-
-// windowField and timeoutField are durations whose decoding errors name
-// their key.
-type (
-	windowField  struct{ config.Duration }
-	timeoutField struct{ config.Duration }
-)
-
-func (d *windowField) UnmarshalJSON(b []byte) error {
-	return fieldErr("window", d.Duration.UnmarshalJSON(b))
-}
-
-func (d *timeoutField) UnmarshalJSON(b []byte) error {
-	return fieldErr("redis_timeout", d.Duration.UnmarshalJSON(b))
-}
-
-func fieldErr(key string, err error) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", key, err)
-	}
-	return nil
+	Requests int64           `json:"requests"`
+	Tokens   int64           `json:"tokens"`
+	Window   config.Duration `json:"window"`
+	By       string          `json:"by"`
+	backend.Settings
 }
 
 // byKind is what a counter is keyed by.
@@ -199,17 +173,14 @@ func New(raw map[string]any, env plugin.Env) (any, error) {
 	if env.State == nil {
 		env.State = plugin.NewState()
 	}
-	if cfg.RedisURL == "" && cfg.Backend != "memory" {
-		cfg.RedisURL = env.RedisURL
-	}
-	backend, err := cfg.backend()
+	kind, err := cfg.Resolve(env.RedisURL)
 	if err != nil {
 		return nil, err
 	}
 	// The namespace of this instance's buckets; see the package comment.
 	ns := fmt.Sprintf("%s:%dr,%dt/%s:%s:", env.Scope, cfg.Requests, cfg.Tokens, p.window, cfg.by())
-	if backend == "memory" {
-		p.st, err = stateOf(env.State, Name+"/memory|"+ns, func() (*store, error) {
+	if kind == backend.Memory {
+		p.st, err = backend.State(env.State, Name+"/memory|"+ns, func() (*store, error) {
 			return &store{local: newMemory(p.requests, p.tokens, p.window, nil)}, nil
 		})
 	} else {
@@ -287,53 +258,16 @@ func (cfg *settings) parseBy() (*Limit, error) {
 	}
 }
 
-// backend validates the backend settings and returns "memory" or "redis".
-func (cfg *settings) backend() (string, error) {
-	b := cfg.Backend
-	if b == "" {
-		b = "memory"
-		if cfg.RedisURL != "" {
-			b = "redis"
-		}
-	}
-	switch b {
-	case "memory":
-		if cfg.RedisURL != "" || cfg.RedisPrefix != nil || cfg.RedisTimeout.D() != 0 || cfg.Fail != "" {
-			return "", errors.New("backend: memory takes no redis_url, redis_prefix, redis_timeout or fail")
-		}
-	case "redis":
-		if cfg.RedisURL == "" {
-			return "", errors.New("backend: redis needs redis_url")
-		}
-	default:
-		return "", fmt.Errorf("backend: %q is not memory or redis", b)
-	}
-	switch cfg.Fail {
-	case "", "open", "closed":
-	default:
-		return "", fmt.Errorf("fail: %q is not open or closed", cfg.Fail)
-	}
-	if t := cfg.RedisTimeout.D(); t < 0 || t > maxRedisTimeout || (t > 0 && t < time.Millisecond) {
-		return "", fmt.Errorf("redis_timeout: %s is not between 1ms and %s", t, maxRedisTimeout)
-	}
-	return b, nil
-}
-
 // redisStore returns the Redis-backed store of an instance, kept in
 // env.State with its local fallback and its up/down state.
 func redisStore(cfg *settings, env plugin.Env, ns string, p *Limit) (*store, error) {
-	client, err := sharedClient(env, cfg.RedisURL)
+	client, err := cfg.Client(env)
 	if err != nil {
-		return nil, fmt.Errorf("redis_url: %w", err)
+		return nil, err
 	}
-	prefix := DefaultRedisPrefix
-	if cfg.RedisPrefix != nil {
-		prefix = *cfg.RedisPrefix
-	}
-	closed := cfg.Fail == "closed"
-	timeout := cfg.RedisTimeout.D()
-	key := fmt.Sprintf("%s/redis|%s|%s%s|closed=%t|%s", Name, cfg.RedisURL, prefix, ns, closed, timeout)
-	return stateOf(env.State, key, func() (*store, error) {
+	prefix := cfg.Prefix(DefaultRedisPrefix)
+	closed, timeout := cfg.FailClosed(), cfg.RedisTimeout.D()
+	return backend.State(env.State, cfg.StateKey(Name, prefix, ns), func() (*store, error) {
 		s := &store{
 			remote: newRemote(client, p.requests, p.tokens, p.window, prefix+ns, timeout),
 			br:     rl.NewBreaker(rl.BreakerOptions{FailClosed: closed, Log: env.Log, Name: Name + " " + env.Scope, Kind: "ai-rate-limit backend"}),
@@ -343,21 +277,6 @@ func redisStore(cfg *settings, env plugin.Env, ns string, p *Limit) (*store, err
 		}
 		return s, nil
 	})
-}
-
-// stateOf returns the store kept in st under key, creating it.
-func stateOf(st *plugin.State, key string, create func() (*store, error)) (*store, error) {
-	var err error
-	v := st.Get(key, func() any {
-		var s *store
-		s, err = create()
-		return s
-	})
-	s, _ := v.(*store)
-	if s == nil && err == nil {
-		err = fmt.Errorf("plugin state %q holds a %T", key, v)
-	}
-	return s, err
 }
 
 // AIAccess admits the request or refuses it with 429 rate_limited; see the

@@ -60,6 +60,7 @@ import (
 	"github.com/sluicegw/sluice/internal/exchange"
 	"github.com/sluicegw/sluice/internal/gwerr"
 	"github.com/sluicegw/sluice/internal/plugin"
+	"github.com/sluicegw/sluice/internal/plugins/backend"
 	"github.com/sluicegw/sluice/internal/proxy"
 	rl "github.com/sluicegw/sluice/internal/ratelimit"
 )
@@ -73,43 +74,14 @@ func init() {
 
 // settings is the plugin's configuration; see the package comment.
 type settings struct {
-	Limit        int64        `json:"limit"`
-	Window       windowField  `json:"window"`
-	By           string       `json:"by"`
-	Backend      string       `json:"backend"`
-	RedisURL     string       `json:"redis_url"`
-	RedisPrefix  *string      `json:"redis_prefix"`
-	RedisTimeout timeoutField `json:"redis_timeout"`
-	Fail         string       `json:"fail"`
+	Limit  int64           `json:"limit"`
+	Window config.Duration `json:"window"`
+	By     string          `json:"by"`
+	backend.Settings
 }
 
-// windowField and timeoutField are durations whose decoding errors name
-// their key, which plugin.Decode cannot do for a type's own decoder.
-type (
-	windowField  struct{ config.Duration }
-	timeoutField struct{ config.Duration }
-)
-
-func (d *windowField) UnmarshalJSON(b []byte) error {
-	return fieldErr("window", d.Duration.UnmarshalJSON(b))
-}
-
-func (d *timeoutField) UnmarshalJSON(b []byte) error {
-	return fieldErr("redis_timeout", d.Duration.UnmarshalJSON(b))
-}
-
-func fieldErr(key string, err error) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", key, err)
-	}
-	return nil
-}
-
-// Defaults.
-const (
-	DefaultRedisPrefix = "sluice:rl:"
-	maxRedisTimeout    = 5 * time.Second
-)
+// DefaultRedisPrefix starts every Redis key of the plugin by default.
+const DefaultRedisPrefix = "sluice:rl:"
 
 // byKind is what a counter is keyed by.
 type byKind uint8
@@ -169,15 +141,14 @@ func New(raw map[string]any, env plugin.Env) (any, error) {
 	}
 	// The namespace of this instance's counters; see the package comment.
 	ns := env.Scope + ":" + rate.String() + ":" + cfg.by() + ":"
-	if cfg.RedisURL == "" && cfg.Backend != "memory" {
-		cfg.RedisURL = env.RedisURL // the config's top-level redis.url
-	}
-	backend, err := cfg.backend()
+	kind, err := cfg.Resolve(env.RedisURL)
 	if err != nil {
 		return nil, err
 	}
-	if backend == "memory" {
-		p.mem, err = memoryLimiter(env.State, "rate-limit/memory|"+ns, rate)
+	if kind == backend.Memory {
+		p.mem, err = backend.State(env.State, Name+"/memory|"+ns, func() (*rl.Memory, error) {
+			return rl.NewMemory(rate, rl.MemoryOptions{})
+		})
 	} else {
 		p.lim, err = redisLimiter(&cfg, env, ns, rate)
 	}
@@ -217,54 +188,6 @@ func (cfg *settings) parseBy() (*Limit, error) {
 		return &Limit{by: byHeader, header: http.CanonicalHeaderKey(name)}, nil
 	}
 	return nil, fmt.Errorf("by: %q is not one of consumer, credential, ip, header:NAME, path, route", by)
-}
-
-// backend validates the backend settings and returns "memory" or "redis".
-func (cfg *settings) backend() (string, error) {
-	b := cfg.Backend
-	if b == "" {
-		b = "memory"
-		if cfg.RedisURL != "" {
-			b = "redis"
-		}
-	}
-	switch b {
-	case "memory":
-		switch {
-		case cfg.RedisURL != "", cfg.RedisPrefix != nil, cfg.RedisTimeout.D() != 0, cfg.Fail != "":
-			return "", errors.New("backend: memory takes no redis_url, redis_prefix, redis_timeout or fail")
-		}
-	case "redis":
-		if cfg.RedisURL == "" {
-			return "", errors.New("backend: redis needs redis_url")
-		}
-	default:
-		return "", fmt.Errorf("backend: %q is not memory or redis", b)
-	}
-	switch cfg.Fail {
-	case "", "open", "closed":
-	default:
-		return "", fmt.Errorf("fail: %q is not open or closed", cfg.Fail)
-	}
-	if t := cfg.RedisTimeout.D(); t < 0 || t > maxRedisTimeout || (t > 0 && t < time.Millisecond) {
-		return "", fmt.Errorf("redis_timeout: %s is not between 1ms and %s", t, maxRedisTimeout)
-	}
-	return b, nil
-}
-
-// memoryLimiter returns the memory limiter stored under key, creating it.
-func memoryLimiter(st *plugin.State, key string, rate rl.Rate) (*rl.Memory, error) {
-	var err error
-	v := st.Get(key, func() any {
-		var m *rl.Memory
-		m, err = rl.NewMemory(rate, rl.MemoryOptions{})
-		return m
-	})
-	m, _ := v.(*rl.Memory)
-	if m == nil && err == nil {
-		err = fmt.Errorf("plugin state %q holds a %T", key, v)
-	}
-	return m, err
 }
 
 // Access decides the request: it passes, or it stops with 429.

@@ -1,14 +1,10 @@
 package ratelimit
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
-	"sync"
-
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicegw/sluice/internal/plugin"
+	"github.com/sluicegw/sluice/internal/plugins/backend"
 	rl "github.com/sluicegw/sluice/internal/ratelimit"
 )
 
@@ -17,27 +13,14 @@ import (
 // survive reloads. The go-redis client is shared by every instance of the
 // process that names the same URL.
 func redisLimiter(cfg *settings, env plugin.Env, ns string, rate rl.Rate) (rl.Limiter, error) {
-	client, err := sharedClient(env, cfg.RedisURL)
+	client, err := cfg.Client(env)
 	if err != nil {
-		return nil, fmt.Errorf("redis_url: %w", err)
+		return nil, err
 	}
-	prefix := DefaultRedisPrefix
-	if cfg.RedisPrefix != nil {
-		prefix = *cfg.RedisPrefix
-	}
-	closed := cfg.Fail == "closed"
-	key := fmt.Sprintf("rate-limit/redis|%s|%s%s|closed=%t|%s", cfg.RedisURL, prefix, ns, closed, cfg.RedisTimeout.D())
-	var buildErr error
-	v := env.State.Get(key, func() any {
-		f, err := newFailover(client, rate, failoverSpec{prefix: prefix + ns, cfg: cfg, closed: closed, env: env})
-		buildErr = err
-		return f
+	prefix := cfg.Prefix(DefaultRedisPrefix)
+	return backend.State(env.State, cfg.StateKey(Name, prefix, ns), func() (*rl.Failover, error) {
+		return newFailover(client, rate, failoverSpec{prefix: prefix + ns, cfg: cfg, closed: cfg.FailClosed(), env: env})
 	})
-	f, _ := v.(*rl.Failover)
-	if f == nil && buildErr == nil {
-		buildErr = fmt.Errorf("plugin state %q holds a %T", key, v)
-	}
-	return f, buildErr
 }
 
 // failoverSpec is what newFailover needs beyond the client and rate.
@@ -60,40 +43,4 @@ func newFailover(client *redis.Client, rate rl.Rate, s failoverSpec) (*rl.Failov
 		}
 	}
 	return rl.NewFailover(remote, opts)
-}
-
-// clientEntry is a shared client, or why it could not be made.
-type clientEntry struct {
-	c   *redis.Client
-	err error
-}
-
-// sharedClient returns the process's client for url, creating it. It lives
-// as long as the plugin State: plugin.State has no way to close it.
-func sharedClient(env plugin.Env, url string) (*redis.Client, error) {
-	routeRedisLogs(env.Log)
-	e := env.State.Get("redis-client|"+url, func() any {
-		c, err := rl.NewRedisClient(url)
-		return &clientEntry{c: c, err: err}
-	}).(*clientEntry)
-	return e.c, e.err
-}
-
-var redisLogOnce sync.Once
-
-// routeRedisLogs sends go-redis's own log lines (a failed dial, for one),
-// which it otherwise prints raw on stderr for every failure, to the
-// gateway's structured log at debug level: the failover already logs each
-// outage once.
-func routeRedisLogs(l *slog.Logger) {
-	if l == nil {
-		return
-	}
-	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{l}) })
-}
-
-type redisLogger struct{ l *slog.Logger }
-
-func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	r.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -43,13 +42,13 @@ func nextMidnight(t time.Time) time.Time {
 func TestBudgetCrossing(t *testing.T) {
 	backends(t, func(t *testing.T, redis string) {
 		e := startAI(t, `{ usd: 0.01, period: day`+redis+` }`, "", "")
-		e.oa.Push(answer, answer)
-		e.mustChat(aliceKey, "gpt", "hi")
-		e.mustChat(aliceKey, "gpt", "hi") // $0.015 spent: crossed
-		calls := len(e.oa.Requests())
+		e.OA.Push(answer, answer)
+		e.MustChat(aliceKey, "gpt", "hi")
+		e.MustChat(aliceKey, "gpt", "hi") // $0.015 spent: crossed
+		calls := len(e.OA.Requests())
 
 		before := time.Now()
-		h, err := e.chat(aliceKey, "gpt", "hi")
+		h, err := e.Chat(aliceKey, "gpt", "hi")
 		msg := wantBudgetExceeded(t, err, h)
 		reset := nextMidnight(before)
 		// The day may end between before and now; either reset is right.
@@ -62,16 +61,16 @@ func TestBudgetCrossing(t *testing.T) {
 		if ra, until := retryAfter(t, h), int64(time.Until(reset)/time.Second); ra < until-2 || ra > until+2 {
 			t.Errorf("Retry-After %d, want about %d (until %s)", ra, until, reset)
 		}
-		if len(e.oa.Requests()) != calls {
+		if len(e.OA.Requests()) != calls {
 			t.Errorf("a refused request reached the provider")
 		}
 		// Bob has his own budget.
-		e.mustChat(bobKey, "gpt", "hi")
+		e.MustChat(bobKey, "gpt", "hi")
 
 		// The next UTC day, alice's budget is whole again.
 		aibudget.AdvanceClock(t, time.Until(reset)+time.Minute)
-		e.oa.Push(answer)
-		e.mustChat(aliceKey, "gpt", "hi")
+		e.OA.Push(answer)
+		e.MustChat(aliceKey, "gpt", "hi")
 	})
 }
 
@@ -81,8 +80,8 @@ func TestStreamedCostCounts(t *testing.T) {
 	backends(t, func(t *testing.T, redis string) {
 		e := startAI(t, `{ usd: 0.01`+redis+` }`, "", "")
 		// Claude at $3/$15: 1000 in + 600 out = $0.012, over the budget.
-		e.an.Push(testkit.LLMReply{Text: "a b c", Usage: testkit.LLMUsage{Input: 1000, Output: 600}})
-		c := e.anthropic(aliceKey)
+		e.AN.Push(testkit.LLMReply{Text: "a b c", Usage: testkit.LLMUsage{Input: 1000, Output: 600}})
+		c := e.Anthropic(aliceKey)
 		s := c.Messages.NewStreaming(ctx(t), anthropic.MessageNewParams{
 			Model: "claude", MaxTokens: 1000, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("count"))},
 		})
@@ -95,7 +94,7 @@ func TestStreamedCostCounts(t *testing.T) {
 		if err := s.Err(); err != nil {
 			t.Fatal(err)
 		}
-		e.g.LogFor(strings.TrimPrefix(msg.ID, "msg_"))
+		e.G.LogFor(strings.TrimPrefix(msg.ID, "msg_"))
 		_, err := c.Messages.New(ctx(t), anthropic.MessageNewParams{
 			Model: "claude", MaxTokens: 10, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
 		})
@@ -109,8 +108,8 @@ func TestStreamedCostCounts(t *testing.T) {
 		}
 		// The OpenAI client streaming from the OpenAI provider: its usage
 		// arrives in the last chunk only.
-		e.oa.Push(testkit.LLMReply{Text: "x y", Usage: testkit.LLMUsage{Input: 2000, Output: 600}}) // $0.011
-		os := e.openai(bobKey).Chat.Completions.NewStreaming(ctx(t), openai.ChatCompletionNewParams{
+		e.OA.Push(testkit.LLMReply{Text: "x y", Usage: testkit.LLMUsage{Input: 2000, Output: 600}}) // $0.011
+		os := e.OpenAI(bobKey).Chat.Completions.NewStreaming(ctx(t), openai.ChatCompletionNewParams{
 			Model: "gpt", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("count")},
 		})
 		var id string
@@ -120,8 +119,8 @@ func TestStreamedCostCounts(t *testing.T) {
 		if err := os.Err(); err != nil {
 			t.Fatal(err)
 		}
-		e.g.LogFor(strings.TrimPrefix(id, "chatcmpl-"))
-		h, err := e.chat(bobKey, "gpt", "hi")
+		e.G.LogFor(strings.TrimPrefix(id, "chatcmpl-"))
+		h, err := e.Chat(bobKey, "gpt", "hi")
 		wantBudgetExceeded(t, err, h)
 	})
 }
@@ -131,19 +130,19 @@ func TestStreamedCostCounts(t *testing.T) {
 // consumer is one budget across AI routes.
 func TestScopes(t *testing.T) {
 	e := startAI(t, `{ usd: 1 }`, `{ usd: 0.005 }`, "")
-	e.oa.Push(answer)
-	e.mustChat(bobKey, "gpt", "hi") // $0.0075 > his $0.005
-	h, err := e.chat(bobKey, "gpt", "hi")
+	e.OA.Push(answer)
+	e.MustChat(bobKey, "gpt", "hi") // $0.0075 > his $0.005
+	h, err := e.Chat(bobKey, "gpt", "hi")
 	if msg := wantBudgetExceeded(t, err, h); !strings.HasPrefix(msg, "The AI budget of $0.005 per day for consumer bob is spent") {
 		t.Errorf("bob's refusal %q", msg)
 	}
-	e.oa.Push(answer)
-	e.mustChat(aliceKey, "gpt", "hi") // the route's $1
+	e.OA.Push(answer)
+	e.MustChat(aliceKey, "gpt", "hi") // the route's $1
 
 	e = startAI(t, `{ usd: 0.001, period: month, by: route }`, "", "")
-	e.oa.Push(answer)
-	e.mustChat(aliceKey, "gpt", "hi")
-	h, err = e.chat(carolKey, "gpt", "hi") // another consumer, the same route
+	e.OA.Push(answer)
+	e.MustChat(aliceKey, "gpt", "hi")
+	h, err = e.Chat(carolKey, "gpt", "hi") // another consumer, the same route
 	msg := wantBudgetExceeded(t, err, h)
 	now := time.Now().UTC()
 	first := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)
@@ -152,11 +151,11 @@ func TestScopes(t *testing.T) {
 	}
 
 	e = startAI(t, "", "", "plugins:\n  ai-budget: { usd: 0.005 }\n")
-	e.oa.Push(answer)
-	if _, err := e.chatOn("/v2/", aliceKey, "gpt", "hi"); err != nil {
+	e.OA.Push(answer)
+	if _, err := e.ChatOn("/v2/", aliceKey, "gpt", "hi"); err != nil {
 		t.Fatal(err)
 	}
-	h, err = e.chatOn("/v1/", aliceKey, "gpt", "hi")
+	h, err = e.ChatOn("/v1/", aliceKey, "gpt", "hi")
 	wantBudgetExceeded(t, err, h)
 }
 
@@ -168,13 +167,13 @@ func TestTwoNodesShareRedis(t *testing.T) {
 	plugin := fmt.Sprintf(`{ usd: 0.01, redis_prefix: %q, redis_timeout: 2s }`, prefix)
 	extra := fmt.Sprintf("redis: { url: \"redis://%s/0\" }\n", redistest.Addr())
 	a := startAI(t, plugin, "", extra)
-	b := a.also(plugin, extra)
-	a.oa.Push(answer, answer)
-	a.mustChat(aliceKey, "gpt", "hi")
-	b.mustChat(aliceKey, "gpt", "hi")
-	h, err := a.chat(aliceKey, "gpt", "hi")
+	b := a.Also(plugin, extra)
+	a.OA.Push(answer, answer)
+	a.MustChat(aliceKey, "gpt", "hi")
+	b.MustChat(aliceKey, "gpt", "hi")
+	h, err := a.Chat(aliceKey, "gpt", "hi")
 	wantBudgetExceeded(t, err, h)
-	h, err = b.chat(aliceKey, "gpt", "hi")
+	h, err = b.Chat(aliceKey, "gpt", "hi")
 	wantBudgetExceeded(t, err, h)
 
 	keys, err := redistest.Keys(context.Background(), c, prefix)
@@ -202,11 +201,11 @@ func TestRedisOutage(t *testing.T) {
 			prefix := redistest.Prefix(t, redistest.Client(t))
 			p := redistest.NewProxy(t)
 			e := startAI(t, fmt.Sprintf(`{ usd: 0.01, redis_url: %q, redis_prefix: %q, redis_timeout: 1s, fail: %s }`, p.URL(), prefix, fail), "", "")
-			e.oa.Push(answer, answer)
-			e.mustChat(aliceKey, "gpt", "hi")
-			e.mustChat(aliceKey, "gpt", "hi")
+			e.OA.Push(answer, answer)
+			e.MustChat(aliceKey, "gpt", "hi")
+			e.MustChat(aliceKey, "gpt", "hi")
 			p.Cut()
-			h, err := e.chat(aliceKey, "gpt", "hi")
+			h, err := e.Chat(aliceKey, "gpt", "hi")
 			if fail == "open" {
 				// The node's own counters know nothing of the $0.015.
 				if err != nil {
@@ -220,15 +219,15 @@ func TestRedisOutage(t *testing.T) {
 			}
 			p.Restore()
 			deadline := time.Now().Add(5 * time.Second)
-			for !strings.Contains(e.g.RawLogs(), "ai-budget backend recovered") {
+			for !strings.Contains(e.G.RawLogs(), "ai-budget backend recovered") {
 				if time.Now().After(deadline) {
 					t.Fatal("no recovery within 5s")
 				}
-				e.chat(carolKey, "gpt", "hi")
+				e.Chat(carolKey, "gpt", "hi")
 				time.Sleep(50 * time.Millisecond)
 			}
 			// Back on Redis, alice's spend there is still over.
-			h, err = e.chat(aliceKey, "gpt", "hi")
+			h, err = e.Chat(aliceKey, "gpt", "hi")
 			wantBudgetExceeded(t, err, h)
 		})
 	}
@@ -238,22 +237,16 @@ func TestRedisOutage(t *testing.T) {
 // counts.
 func TestReloadKeepsSpend(t *testing.T) {
 	e := startAI(t, `{ usd: 0.01 }`, "", "")
-	e.oa.Push(answer, answer)
-	e.mustChat(aliceKey, "gpt", "hi")
-	e.mustChat(aliceKey, "gpt", "hi") // $0.015
-	h, err := e.chat(aliceKey, "gpt", "hi")
+	e.OA.Push(answer, answer)
+	e.MustChat(aliceKey, "gpt", "hi")
+	e.MustChat(aliceKey, "gpt", "hi") // $0.015
+	h, err := e.Chat(aliceKey, "gpt", "hi")
 	wantBudgetExceeded(t, err, h)
 
-	yaml := "server:\n  listen: \"127.0.0.1:0\"\n  admin_listen: \"127.0.0.1:0\"\n" + e.yaml(`{ usd: 0.02 }`, "")
-	if err := os.WriteFile(e.g.CfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.g.App.Reload(); err != nil {
-		t.Fatalf("reload: %v", err)
-	}
-	e.oa.Push(answer)
-	e.mustChat(aliceKey, "gpt", "hi") // $0.015 < $0.02: served, now $0.0225
-	h, err = e.chat(aliceKey, "gpt", "hi")
+	e.Reload(`{ usd: 0.02 }`, "")
+	e.OA.Push(answer)
+	e.MustChat(aliceKey, "gpt", "hi") // $0.015 < $0.02: served, now $0.0225
+	h, err = e.Chat(aliceKey, "gpt", "hi")
 	if msg := wantBudgetExceeded(t, err, h); !strings.HasPrefix(msg, "The AI budget of $0.02 per day") {
 		t.Errorf("after the reload: %q", msg)
 	}

@@ -3,6 +3,7 @@ package anthropic
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -11,13 +12,6 @@ import (
 	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
 	"github.com/sluicegw/sluice/internal/ai/providers/openai"
 	"github.com/sluicegw/sluice/internal/config"
-)
-
-// What the client sees of an answer: the gateway's ids and the model name
-// it asked for.
-const (
-	clientModel   = "smart-model"
-	clientCreated = 1700000000
 )
 
 // fileProvider returns an Anthropic adapter whose server answers every
@@ -39,14 +33,14 @@ var anyCall = &llm.Call{Model: "claude-sonnet-4-5", Key: "sk-test", Request: &ll
 func TestGoldenResponses(t *testing.T) {
 	var body []byte
 	p := fileProvider(t, &body)
-	for _, f := range inputs(t, "response", ".json", 6) {
+	for _, f := range llmtest.Inputs(t, "response", ".json", 6) {
 		base := strings.TrimSuffix(f, ".json")
 		t.Run(base, func(t *testing.T) {
 			raw, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkMessage(t, f, raw)
+			llmtest.CheckMessage(t, f, raw)
 			body = raw
 			resp, err := p.Chat(context.Background(), anyCall)
 			if err != nil {
@@ -54,13 +48,13 @@ func TestGoldenResponses(t *testing.T) {
 			}
 			llmtest.Golden(t, base+".canonical.json", llmtest.MarshalIndent(t, resp), *update)
 
-			asOpenAI := llmtest.Indent(t, openai.EncodeChat(resp, "chatcmpl-gw1", clientModel, clientCreated))
+			asOpenAI := llmtest.Indent(t, openai.EncodeChat(resp, "chatcmpl-gw1", llmtest.ClientModel, llmtest.ClientCreated))
 			llmtest.Golden(t, base+".openai.json", asOpenAI, *update)
-			checkCompletion(t, base+".openai.json", asOpenAI)
+			llmtest.CheckCompletion(t, base+".openai.json", asOpenAI)
 
-			asAnthropic := llmtest.Indent(t, EncodeMessage(resp, "msg_gw1", clientModel))
+			asAnthropic := llmtest.Indent(t, EncodeMessage(resp, "msg_gw1", llmtest.ClientModel))
 			llmtest.Golden(t, base+".anthropic.json", asAnthropic, *update)
-			checkMessage(t, base+".anthropic.json", asAnthropic)
+			llmtest.CheckMessage(t, base+".anthropic.json", asAnthropic)
 		})
 	}
 }
@@ -68,7 +62,7 @@ func TestGoldenResponses(t *testing.T) {
 func TestGoldenStreams(t *testing.T) {
 	var body []byte
 	p := fileProvider(t, &body)
-	for _, f := range inputs(t, "stream", ".sse", 6) {
+	for _, f := range llmtest.Inputs(t, "stream", ".sse", 6) {
 		base := strings.TrimSuffix(f, ".sse")
 		t.Run(base, func(t *testing.T) {
 			raw, err := os.ReadFile(f)
@@ -86,73 +80,19 @@ func TestGoldenStreams(t *testing.T) {
 			evs, end := llmtest.Drain(s, 10000)
 			s.Close()
 			llmtest.Golden(t, base+".events.json", llmtest.StreamJSON(t, evs, end), *update)
-			renderAll(t, base, evs, end)
+			writers.RenderAll(t, base, evs, end, *update)
 		})
 	}
 }
 
-// renderAll renders a canonical stream for each inbound API, pins the
-// result and has the SDKs read it back.
-func renderAll(t *testing.T, base string, evs []llm.Event, end error) {
-	t.Helper()
-	want := llmtest.WantOf(evs)
-	for _, usage := range []bool{true, false} {
-		var buf bytes.Buffer
-		w := openai.NewStreamWriter(&buf, nil, "chatcmpl-gw1", clientModel, clientCreated, usage)
-		err := llmtest.Render(evs, end, w.Event, w.Done, func(msg string) error {
-			return w.Error(502, "provider_stream_broken", msg)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := base + ".openai.sse"
-		if !usage {
-			name = base + ".openai-nousage.sse"
-		}
-		llmtest.Golden(t, name, buf.Bytes(), *update)
-		checkChunkStream(t, name, buf.Bytes(), &want)
-	}
-	var buf bytes.Buffer
-	w := NewStreamWriter(&buf, nil, "msg_gw1", clientModel)
-	err := llmtest.Render(evs, end, w.Event, w.Done, func(msg string) error { return w.Error(502, msg) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	llmtest.Golden(t, base+".anthropic.sse", buf.Bytes(), *update)
-	checkEventStream(t, base+".anthropic.sse", buf.Bytes(), &want)
-}
-
-func checkCompletion(t *testing.T, name string, raw []byte, allowed ...string) {
-	t.Helper()
-	llmtest.CheckCompletion(t, name, raw, allowed...)
-}
-
-func checkMessage(t *testing.T, name string, raw []byte) {
-	t.Helper()
-	llmtest.CheckMessage(t, name, raw)
-}
-
-// checkChunkStream reads an OpenAI stream with the SDK; when want is set
-// (a stream the gateway wrote) the SDK must accumulate that answer and end
-// with an error exactly when the stream carries one.
-func checkChunkStream(t *testing.T, name string, raw []byte, want *llmtest.Want, allowed ...string) {
-	t.Helper()
-	acc, err := llmtest.ReadChunks(t, name, raw, allowed...)
-	if want == nil {
-		return
-	}
-	want.CheckChat(t, name, acc)
-	if hasErr := bytes.Contains(raw, []byte(`data: {"error"`)); hasErr != (err != nil) {
-		t.Errorf("%s: the SDK's stream ended with %v", name, err)
-	}
-}
-
-// checkEventStream is checkChunkStream for an Anthropic stream.
-func checkEventStream(t *testing.T, name string, raw []byte, want *llmtest.Want) {
-	t.Helper()
-	msg, err := llmtest.ReadEvents(t, name, raw)
-	want.CheckAnthropic(t, name, msg)
-	if hasErr := bytes.Contains(raw, []byte("event: error\n")); hasErr != (err != nil) {
-		t.Errorf("%s: the SDK's stream ended with %v", name, err)
-	}
+// writers are the inbound APIs' stream writers, for RenderAll.
+var writers = llmtest.Writers{
+	OpenAI: func(w io.Writer, usage bool) llmtest.Writer {
+		s := openai.NewStreamWriter(w, nil, "chatcmpl-gw1", llmtest.ClientModel, llmtest.ClientCreated, usage)
+		return llmtest.Writer{Event: s.Event, Done: s.Done, Fail: func(msg string) error { return s.Error(502, "provider_stream_broken", msg) }}
+	},
+	Anthropic: func(w io.Writer) llmtest.Writer {
+		s := NewStreamWriter(w, nil, "msg_gw1", llmtest.ClientModel)
+		return llmtest.Writer{Event: s.Event, Done: s.Done, Fail: func(msg string) error { return s.Error(502, msg) }}
+	},
 }

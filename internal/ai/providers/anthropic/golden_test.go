@@ -64,27 +64,10 @@ func matrixTargets(t testing.TB, rec *llmtest.Recorder) map[string]llmtest.Targe
 	return out
 }
 
-// inputs lists the input files of a testdata directory: those with ext
-// and no golden suffix.
-func inputs(t testing.TB, dir, ext string, min int) []string {
-	t.Helper()
-	all, _ := filepath.Glob(filepath.Join("testdata", dir, "*"+ext))
-	var files []string
-	for _, f := range all {
-		if !strings.Contains(strings.TrimSuffix(filepath.Base(f), ext), ".") {
-			files = append(files, f)
-		}
-	}
-	if len(files) < min {
-		t.Fatalf("only %d input files in testdata/%s", len(files), dir)
-	}
-	return files
-}
-
 func TestGoldenInbound(t *testing.T) {
 	rec := llmtest.NewMatrixRecorder(t)
 	targets := matrixTargets(t, rec)
-	for _, f := range inputs(t, "inbound", ".json", 10) {
+	for _, f := range llmtest.Inputs(t, "inbound", ".json", 10) {
 		base := strings.TrimSuffix(f, ".json")
 		t.Run(filepath.Base(base), func(t *testing.T) {
 			body, err := os.ReadFile(f)

@@ -80,6 +80,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzEventScanner$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzMessageScanner$$' -fuzztime 30s ./internal/ai/providers/anthropic
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestScanner$$' -fuzztime 30s ./internal/ai/providers/anthropic
 
 clean:
 	rm -rf bin

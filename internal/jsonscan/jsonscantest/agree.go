@@ -27,3 +27,15 @@ func Agrees[T any](t *testing.T, b []byte, scan func([]byte, *T) bool) {
 		t.Fatalf("%q:\nscanner       %s\nencoding/json %s", b, g, w)
 	}
 }
+
+// Takes fails t unless scan takes b, a document its package must read
+// itself, and reads it as encoding/json does.
+func Takes[T any](t *testing.T, name string, b []byte, scan func([]byte, *T) bool) {
+	t.Helper()
+	var got T
+	if !scan(b, &got) {
+		t.Errorf("%s: the scanner left it to encoding/json", name)
+		return
+	}
+	Agrees(t, b, scan)
+}

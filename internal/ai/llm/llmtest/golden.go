@@ -3,11 +3,13 @@ package llmtest
 import (
 	"bytes"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm"
+	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
 
 // What a client sees of the gateway's answers in golden files: the model
@@ -102,5 +104,30 @@ func CheckEventStream(t *testing.T, name string, raw []byte, want *Want) {
 	want.CheckAnthropic(t, name, msg)
 	if hasErr := bytes.Contains(raw, []byte("event: error\n")); hasErr != (err != nil) {
 		t.Errorf("%s: the SDK's stream ended with %v", name, err)
+	}
+}
+
+// ReadFile returns the file at path, failing t when it cannot.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// CheckScanner holds a jsonscan reader to encoding/json on the documents
+// of testdata/dir: it must take every input (a recording of what
+// providers or clients send) itself, and agree on the golden outputs
+// beside them.
+func CheckScanner[T any](t *testing.T, dir string, scan func([]byte, *T) bool) {
+	t.Helper()
+	for _, f := range Inputs(t, dir, ".json", 1) {
+		jsonscantest.Takes(t, f, ReadFile(t, f), scan)
+	}
+	outputs, _ := filepath.Glob(filepath.Join("testdata", dir, "*.*.json"))
+	for _, f := range outputs {
+		jsonscantest.Agrees(t, ReadFile(t, f), scan)
 	}
 }

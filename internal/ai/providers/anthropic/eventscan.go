@@ -35,7 +35,7 @@ var eventKeys = []string{"type", "message", "index", "content_block", "delta", "
 	"text", "partial_json", "thinking", "signature", "stop_reason", "stop_sequence",
 	"id", "role", "model", "content", "name", "input", "data", "source", "tool_use_id", "is_error", "cache_control",
 	"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
-	"output_tokens_details", "thinking_tokens"}
+	"output_tokens_details", "thinking_tokens", "media_type", "url"}
 
 // scanEvent reads e from data, or reports false for what it leaves to
 // encoding/json.
@@ -137,6 +137,11 @@ func scanBlocks(p *jsonscan.Scanner, dst *[]block) bool {
 		return true
 	}
 	*dst = []block{}
+	return scanBlockList(p, dst)
+}
+
+// scanBlockList reads an array of blocks, appending them to *dst.
+func scanBlockList(p *jsonscan.Scanner, dst *[]block) bool {
 	return p.Array(func() bool {
 		var b block
 		ok := scanBlock(p, &b)
@@ -145,9 +150,7 @@ func scanBlocks(p *jsonscan.Scanner, dst *[]block) bool {
 	})
 }
 
-// scanBlock reads the blocks of answers: text, tool_use, thinking and
-// redacted_thinking. The fields only requests carry (images, tool
-// results, cache_control) are left to encoding/json.
+// scanBlock reads a content block of any type, of a request or an answer.
 func scanBlock(p *jsonscan.Scanner, b *block) bool {
 	return p.Object(func(key []byte) bool {
 		switch string(key) {
@@ -167,11 +170,57 @@ func scanBlock(p *jsonscan.Scanner, b *block) bool {
 			return p.String(&b.Signature)
 		case "data":
 			return p.String(&b.Data)
-		case "source", "tool_use_id", "content", "is_error", "cache_control":
-			return false
+		case "tool_use_id":
+			return p.String(&b.ToolUseID)
+		case "is_error":
+			return p.Bool(&b.IsError)
+		case "cache_control":
+			return p.Raw(&b.CacheControl)
+		case "content":
+			if p.Null() {
+				b.Content = nil
+				return true
+			}
+			b.Content = new(content)
+			return scanContent(p, b.Content)
+		case "source":
+			if p.Null() {
+				b.Source = nil
+				return true
+			}
+			src := new(imageSource)
+			b.Source = src
+			return p.Object(func(key []byte) bool {
+				switch string(key) {
+				case "type":
+					return p.String(&src.Type)
+				case "media_type":
+					return p.String(&src.MediaType)
+				case "data":
+					return p.String(&src.Data)
+				case "url":
+					return p.String(&src.URL)
+				}
+				return p.Unknown(key, eventKeys)
+			})
 		}
 		return p.Unknown(key, eventKeys)
 	})
+}
+
+// scanContent reads a message's (or a tool result's) content: a string or
+// an array of blocks; anything else (null too) is left to encoding/json,
+// which refuses it.
+func scanContent(p *jsonscan.Scanner, c *content) bool {
+	*c = content{}
+	if p.Null() {
+		return false
+	}
+	if p.String(&c.Text) {
+		return true
+	}
+	*c = content{IsArray: true, Blocks: []block{}}
+	return scanBlockList(p, &c.Blocks)
 }
 
 // scanUsage reads token counts; the breakdowns Anthropic adds beside them

@@ -1,9 +1,6 @@
 package anthropic
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
@@ -70,21 +67,10 @@ func FuzzEventScanner(f *testing.F) {
 // and agrees with encoding/json on them.
 func TestMessageScanner(t *testing.T) {
 	var p jsonscan.Scanner
-	answers, _ := filepath.Glob(filepath.Join("testdata", "response", "*.json"))
-	for _, f := range answers {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAnswerScan(t, &p, b)
-		if strings.Count(filepath.Base(f), ".") > 1 {
-			continue // an output, not a recording
-		}
-		var m messageResponse
-		if p.Reset(b); !scanMessage(&p, &m) || !p.End() {
-			t.Errorf("%s: the scanner left a recorded answer to encoding/json", f)
-		}
-	}
+	llmtest.CheckScanner(t, "response", func(b []byte, m *messageResponse) bool {
+		p.Reset(b)
+		return scanMessage(&p, m) && p.End()
+	})
 	for _, s := range messageSeeds {
 		checkAnswerScan(t, &p, []byte(s))
 	}

@@ -23,12 +23,8 @@ func callerErrorf(format string, args ...any) *CallerError {
 // Errors are *CallerError.
 func DecodeMessages(body []byte) (*llm.Request, error) {
 	var in messagesRequest
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, callerErrorf("%s: wrong type (%s)", te.Field, te.Value)
-		}
-		return nil, callerErrorf("the request body is not valid JSON: %v", err)
+	if err := decodeRequest(body, &in); err != nil {
+		return nil, err
 	}
 	switch {
 	case in.Model == "":

@@ -1,9 +1,6 @@
 package openai
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
@@ -45,18 +42,7 @@ func TestChunkScanner(t *testing.T) {
 		checkChunk(t, &p, []byte(s))
 	}
 	// The recorded answers of OpenAI and the servers copying it.
-	answers, _ := filepath.Glob(filepath.Join("testdata", "response", "*.json"))
-	for _, f := range answers {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkChunk(t, &p, b)
-		var c chunk
-		if strings.Count(filepath.Base(f), ".") == 1 && !p.decode(b, &c) { // a recording, not an output
-			t.Errorf("%s: the scanner left a recorded answer to encoding/json", f)
-		}
-	}
+	llmtest.CheckScanner(t, "response", p.decode)
 }
 
 // FuzzChunkScanner holds the scanner to encoding/json: whatever it takes,

@@ -1,9 +1,7 @@
 package openai
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
+	"fmt"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
@@ -32,34 +30,23 @@ var requestSeeds = []string{
 	`{"model":"m","messages":[],"metadata":{"k":[1,{"a":null}]},"logprobs":false}`,
 }
 
-// TestRequestScanner checks the scanner takes the usual requests itself
-// and agrees with encoding/json on every request.
+// TestRequestScanner checks the scanner takes the usual requests (the
+// first seeds and the recorded ones) itself, and agrees with encoding/json
+// on every request and golden output.
 func TestRequestScanner(t *testing.T) {
 	var p jsonscan.Scanner
-	for i := range 8 {
-		var in chatRequest
-		if p.Reset([]byte(requestSeeds[i])); !scanRequest(&p, &in) || !p.End() {
-			t.Errorf("seed %d: the scanner left a usual request to encoding/json", i)
+	scan := func(b []byte, in *chatRequest) bool {
+		p.Reset(b)
+		return scanRequest(&p, in) && p.End()
+	}
+	for i, s := range requestSeeds {
+		if i < 8 {
+			jsonscantest.Takes(t, fmt.Sprint("seed ", i), []byte(s), scan)
+		} else {
+			jsonscantest.Agrees(t, []byte(s), scan)
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "inbound", "*.json"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkRequestScan(t, &p, b)
-		var in chatRequest
-		name := filepath.Base(f)
-		if strings.Count(name, ".") == 1 { // a request, not an output
-			if p.Reset(b); !scanRequest(&p, &in) || !p.End() {
-				t.Errorf("%s: the scanner left a recorded request to encoding/json", f)
-			}
-		}
-	}
-	for _, s := range requestSeeds {
-		checkRequestScan(t, &p, []byte(s))
-	}
+	llmtest.CheckScanner(t, "inbound", scan)
 }
 
 // FuzzRequestScanner holds the request scanner to encoding/json.

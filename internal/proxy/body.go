@@ -15,21 +15,34 @@ import (
 
 // replayBody forwards a client request body while keeping its first bytes
 // (up to a limit) so that a retry can send the body again intact. A retry
-// is possible as long as no more than the limit was consumed.
+// is possible as long as no more than the limit was consumed. The kept
+// bytes grow with the body, so a small body holds a small buffer for as
+// long as its request (a stream) lasts, not the limit.
 type replayBody struct {
 	src      io.Reader
-	buf      []byte // bytes read from src so far, up to cap(buf)
-	pos      int    // read position within buf for the current attempt
-	overflow bool   // more than cap(buf) bytes were consumed: no replay
-	srcErr   error  // sticky error from src (io.EOF at the end)
-	total    int64  // bytes read from src
+	buf      []byte // bytes read from src so far, up to limit
+	limit    int
+	pos      int   // read position within buf for the current attempt
+	overflow bool  // more than limit bytes were consumed: no replay
+	srcErr   error // sticky error from src (io.EOF at the end)
+	total    int64 // bytes read from src
 }
 
+// maxPooledReplay is the largest kept-bytes buffer a pooled request state
+// keeps for the next request.
+const maxPooledReplay = 8 << 10
+
 func (b *replayBody) reset(src io.Reader, limit int) {
-	if cap(b.buf) < limit {
-		b.buf = make([]byte, 0, limit)
+	*b = replayBody{src: src, buf: b.buf[:0], limit: limit}
+}
+
+// recycle empties b for the pool, dropping a buffer too large to keep.
+func (b *replayBody) recycle() {
+	buf := b.buf[:0]
+	if cap(buf) > maxPooledReplay {
+		buf = nil
 	}
-	*b = replayBody{src: src, buf: b.buf[:0:limit]}
+	*b = replayBody{buf: buf}
 }
 
 // rewind prepares the body for another attempt. It reports false when the
@@ -54,7 +67,7 @@ func (b *replayBody) Read(p []byte) (int, error) {
 	n, err := b.src.Read(p)
 	b.total += int64(n)
 	if n > 0 {
-		if !b.overflow && len(b.buf)+n <= cap(b.buf) {
+		if !b.overflow && len(b.buf)+n <= b.limit {
 			b.buf = append(b.buf, p[:n]...)
 			b.pos = len(b.buf)
 		} else {

@@ -76,12 +76,11 @@ var ErrClientGone = gwerr.New(gwerr.ClientClosed, nil)
 
 // state is the per-request scratch space, pooled.
 type state struct {
-	body    replayBody
-	head    httpwire.Head
-	header  http.Header
-	ct      connTokens
-	tried   [8]*upstream.Target
-	scratch []byte
+	body   replayBody
+	head   httpwire.Head
+	header http.Header
+	ct     connTokens
+	tried  [8]*upstream.Target
 }
 
 var statePool = sync.Pool{New: func() any {
@@ -98,7 +97,7 @@ func Forward(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *Ba
 	defer func() {
 		x.BytesIn = st.body.total
 		clear(st.header)
-		st.body = replayBody{buf: st.body.buf[:0]}
+		st.body.recycle()
 		statePool.Put(st)
 	}()
 	x.Upstream = b.Upstream.Name

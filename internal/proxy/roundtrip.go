@@ -142,10 +142,9 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 	writeRequestHead(c.W, r, o, host, &st.ct, bodyLen, hasBody)
 	var werr error
 	if hasBody {
-		if st.scratch == nil {
-			st.scratch = make([]byte, 32<<10)
-		}
-		werr = writeBody(c.Conn, c.W, &st.body, bodyLen, st.scratch, b.Write)
+		scratch := scratchPool.Get().(*[]byte)
+		werr = writeBody(c.Conn, c.W, &st.body, bodyLen, *scratch, b.Write)
+		scratchPool.Put(scratch)
 		var cbe *clientBodyError
 		if errors.As(werr, &cbe) {
 			return classify(phaseWrite, werr)
@@ -172,6 +171,10 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 	}
 	return classify(phaseHead, err)
 }
+
+// scratchPool holds the buffers request bodies are copied through, taken
+// only while a body is written (a stream's response does not hold one).
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // tlsFor returns the TLS client config for t.
 func tlsFor(b *Backend, t *upstream.Target) *tls.Config {

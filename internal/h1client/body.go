@@ -87,7 +87,7 @@ type body struct {
 	waitStart time.Time // when the current wait began
 	nextTick  time.Time // when Hooks.Tick is next due
 
-	parker parker // waits for bytes without a read buffer
+	parker upstream.Parker // waits for bytes without a read buffer
 }
 
 // Read implements io.Reader.
@@ -276,7 +276,7 @@ func (b *body) wait(n int) error {
 		if b.c.R.Buffered() == 0 {
 			// Nothing at hand: wait for the server without a buffer.
 			b.t.releaseReader(b.c)
-			err = b.parker.wait(b.c.Conn)
+			err = b.parker.Wait(b.c.Conn)
 			b.t.takeReader(b.c)
 		}
 		if err == nil {

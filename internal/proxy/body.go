@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/internal/httpwire"
+	"github.com/sluicegw/sluice/internal/upstream"
 )
 
 // replayBody forwards a client request body while keeping its first bytes
@@ -137,19 +138,19 @@ func (e *clientWriteError) Unwrap() error { return e.err }
 // held back, while a body that arrives whole is written in one go. Each
 // wait for upstream bytes is bounded by idle. It returns the bytes written
 // and an error that is either a *clientWriteError or an upstream read error.
-func copyResponseBody(w http.ResponseWriter, c net.Conn, r *bufio.Reader, rh *httpwire.Head, idle time.Duration) (int64, error) {
-	bc := bodyCopier{w: w, c: c, r: r, idle: idle}
+func copyResponseBody(w http.ResponseWriter, c *upstream.Conn, rh *httpwire.Head, idle time.Duration) (int64, error) {
+	bc := bodyCopier{w: w, c: c, idle: idle}
 	bc.fl, _ = w.(http.Flusher)
 	err := bc.copy(rh)
 	return bc.written, err
 }
 
-// bodyCopier relays one response body.
+// bodyCopier relays one response body. It reads c.R afresh each time: a
+// wait for the upstream gives the buffer back (upstream.Conn.WaitReadable).
 type bodyCopier struct {
 	w       http.ResponseWriter
 	fl      http.Flusher
-	c       net.Conn
-	r       *bufio.Reader
+	c       *upstream.Conn
 	idle    time.Duration
 	written int64
 	pending bool // bytes written to w since the last flush
@@ -209,12 +210,12 @@ func (bc *bodyCopier) copy(rh *httpwire.Head) error {
 
 // send writes what r holds (at most max bytes; max < 0 = all) to w.
 func (bc *bodyCopier) send(max int64) (int, error) {
-	b, _ := bc.r.Peek(bc.r.Buffered())
+	b, _ := bc.c.R.Peek(bc.c.R.Buffered())
 	if max >= 0 && int64(len(b)) > max {
 		b = b[:max]
 	}
 	n, err := bc.w.Write(b)
-	bc.r.Discard(n)
+	bc.c.R.Discard(n)
 	bc.written += int64(n)
 	bc.pending = bc.pending || n > 0
 	if err != nil {
@@ -235,20 +236,22 @@ func (bc *bodyCopier) wait() {
 
 // fill waits for at least one byte from the upstream.
 func (bc *bodyCopier) fill() error {
-	if bc.r.Buffered() > 0 {
+	if bc.c.R.Buffered() > 0 {
 		return nil
 	}
 	bc.wait()
-	_, err := bc.r.Peek(1)
-	return err
+	return bc.c.WaitReadable()
 }
 
 // line reads one line of a chunked body (size line or trailer field).
 func (bc *bodyCopier) line() ([]byte, error) {
-	if bc.r.Buffered() == 0 || bytes.IndexByte(peekAll(bc.r), '\n') < 0 {
+	if bc.c.R.Buffered() == 0 || bytes.IndexByte(peekAll(bc.c.R), '\n') < 0 {
 		bc.wait()
+		if err := bc.c.WaitReadable(); err != nil {
+			return nil, unexpected(err)
+		}
 	}
-	line, err := bc.r.ReadSlice('\n')
+	line, err := bc.c.R.ReadSlice('\n')
 	if err != nil {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return nil, fmt.Errorf("%w: chunk line too long", errBadResponse)
@@ -304,11 +307,11 @@ func (bc *bodyCopier) trailer() error {
 
 // discardBody reads and drops a response body (to reuse the connection
 // after a retried status). It reports whether the connection may be reused.
-func discardBody(c net.Conn, r *bufio.Reader, rh *httpwire.Head, idle time.Duration) bool {
+func discardBody(c *upstream.Conn, rh *httpwire.Head, idle time.Duration) bool {
 	if rh.UntilClose || rh.Close || rh.ContentLength > 64<<10 {
 		return false
 	}
-	_, err := copyResponseBody(discardWriter{}, c, r, rh, idle)
+	_, err := copyResponseBody(discardWriter{}, c, rh, idle)
 	return err == nil
 }
 

@@ -74,7 +74,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 	x.Status = rh.Status
 
 	if mayRetryStatus && b.RetryOnStatus.Has(rh.Status) {
-		if cw.stop() && discardBody(c.Conn, c.R, rh, b.Read) {
+		if cw.stop() && discardBody(c, rh, b.Read) {
 			c.SetDeadline(time.Time{})
 			t.Pool.Put(c)
 		} else {
@@ -99,7 +99,7 @@ func roundTrip(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, b *
 		o.Response.BeforeResponse(rh.Status, h)
 	}
 	w.WriteHeader(rh.Status)
-	n, err := copyResponseBody(w, c.Conn, c.R, rh, b.Read)
+	n, err := copyResponseBody(w, c, rh, b.Read)
 	x.BytesOut = n
 	if err != nil {
 		cw.stop()
@@ -139,11 +139,12 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 	if !hasBody {
 		bodyLen = 0
 	}
-	writeRequestHead(c.W, r, o, host, &st.ct, bodyLen, hasBody)
+	bw := c.TakeWriter()
+	writeRequestHead(bw, r, o, host, &st.ct, bodyLen, hasBody)
 	var werr error
 	if hasBody {
 		scratch := scratchPool.Get().(*[]byte)
-		werr = writeBody(c.Conn, c.W, &st.body, bodyLen, *scratch, b.Write)
+		werr = writeBody(c.Conn, bw, &st.body, bodyLen, *scratch, b.Write)
 		scratchPool.Put(scratch)
 		var cbe *clientBodyError
 		if errors.As(werr, &cbe) {
@@ -157,8 +158,9 @@ func exchangeHead(c *upstream.Conn, r *http.Request, b *Backend, o *Outbound, st
 		}
 		c.SetReadDeadline(time.Now().Add(wait))
 	} else {
-		werr = c.W.Flush()
+		werr = bw.Flush()
 	}
+	c.ReleaseWriter() // not needed again before the next request
 	clear(st.header)
 	err := httpwire.ReadHead(c.R, st.header, r.Method, &st.head)
 	if err == nil {

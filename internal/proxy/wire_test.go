@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/internal/httpwire"
+	"github.com/sluicegw/sluice/internal/upstream"
 )
 
 type recorder struct {
@@ -22,16 +22,38 @@ func (r *recorder) Header() http.Header         { return r.h }
 func (r *recorder) WriteHeader(int)             {}
 func (r *recorder) Write(p []byte) (int, error) { r.writes++; return r.b.Write(p) }
 
-// pipeConn gives copyResponseBody a real net.Conn for deadlines.
-func pipeConn(t *testing.T, data string) (net.Conn, *bufio.Reader) {
+// serveConn gives copyResponseBody a connection that yields data in
+// pieces a few bytes apart, then ends: a pipe (no socket: reads wait with
+// their buffer) or a loopback TCP socket (waits give the buffer back).
+func serveConn(t *testing.T, kind, data string) *upstream.Conn {
 	t.Helper()
-	a, b := net.Pipe()
+	var a, b net.Conn
+	if kind == "pipe" {
+		a, b = net.Pipe()
+	} else {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		if a, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+			t.Fatal(err)
+		}
+		if b, err = ln.Accept(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	go func() {
-		io.WriteString(b, data)
+		for len(data) > 0 {
+			n := min(len(data), 4)
+			io.WriteString(b, data[:n])
+			data = data[n:]
+			time.Sleep(time.Millisecond)
+		}
 		b.Close()
 	}()
 	t.Cleanup(func() { a.Close() })
-	return a, bufio.NewReader(a)
+	return upstream.NewConn(a)
 }
 
 func TestCopyResponseBody(t *testing.T) {
@@ -49,17 +71,19 @@ func TestCopyResponseBody(t *testing.T) {
 		{name: "cut chunked", raw: "5\r\nhel", rh: httpwire.Head{Chunked: true, ContentLength: -1}, want: "hel", wantErr: true},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c, br := pipeConn(t, tc.raw)
-			rec := &recorder{h: http.Header{}}
-			n, err := copyResponseBody(rec, c, br, &tc.rh, time.Second)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
-			}
-			if rec.b.String() != tc.want || n != int64(len(tc.want)) {
-				t.Errorf("body %q (n=%d), want %q", rec.b.String(), n, tc.want)
-			}
-		})
+		for _, kind := range []string{"pipe", "tcp"} {
+			t.Run(tc.name+"/"+kind, func(t *testing.T) {
+				c := serveConn(t, kind, tc.raw)
+				rec := &recorder{h: http.Header{}}
+				n, err := copyResponseBody(rec, c, &tc.rh, time.Second)
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+				}
+				if rec.b.String() != tc.want || n != int64(len(tc.want)) {
+					t.Errorf("body %q (n=%d), want %q", rec.b.String(), n, tc.want)
+				}
+			})
+		}
 	}
 }
 

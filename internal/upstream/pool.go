@@ -10,6 +10,12 @@ import (
 // Conn is one keep-alive connection to a target, with its buffered reader
 // and writer. A Conn is owned by one request at a time: taken from the Pool
 // with Get and handed back with Put (or closed) when the exchange is over.
+//
+// The buffers come from pools as an exchange needs them: W between
+// TakeWriter and ReleaseWriter, while a request is written; R always,
+// except while WaitReadable waits with nothing buffered. A response that
+// streams (server-sent events) is mostly such waits, so a held stream
+// costs neither buffer.
 type Conn struct {
 	net.Conn
 	R *bufio.Reader
@@ -21,15 +27,74 @@ type Conn struct {
 	Reused bool
 
 	idleSince time.Time
+	parker    Parker
 }
 
-// NewConn wraps a freshly dialled connection with pooled buffers.
+// Buffer sizes of the proxy's connections.
+const (
+	readBufferSize  = 16 << 10
+	writeBufferSize = 8 << 10
+)
+
+var readers, writers sync.Pool
+
+// NewConn wraps a freshly dialled connection.
 func NewConn(c net.Conn) *Conn {
-	return &Conn{
-		Conn: c,
-		R:    bufio.NewReaderSize(c, 16<<10),
-		W:    bufio.NewWriterSize(c, 8<<10),
+	conn := &Conn{Conn: c}
+	conn.takeReader()
+	return conn
+}
+
+func (c *Conn) takeReader() {
+	if r, ok := readers.Get().(*bufio.Reader); ok {
+		r.Reset(c.Conn)
+		c.R = r
+		return
 	}
+	c.R = bufio.NewReaderSize(c.Conn, readBufferSize)
+}
+
+// TakeWriter gives c a write buffer, if it has none, for a request.
+func (c *Conn) TakeWriter() *bufio.Writer {
+	if c.W == nil {
+		if w, ok := writers.Get().(*bufio.Writer); ok {
+			w.Reset(c.Conn)
+			c.W = w
+		} else {
+			c.W = bufio.NewWriterSize(c.Conn, writeBufferSize)
+		}
+	}
+	return c.W
+}
+
+// ReleaseWriter gives c's write buffer back once it is flushed (a buffer
+// still holding bytes stays with c).
+func (c *Conn) ReleaseWriter() {
+	if c.W != nil && c.W.Buffered() == 0 {
+		c.W.Reset(nil)
+		writers.Put(c.W)
+		c.W = nil
+	}
+}
+
+// WaitReadable returns once c has a byte to read, or fails as a read
+// would (the read deadline passed, the connection broke). With nothing
+// buffered it gives the read buffer back for the wait and takes one again
+// after.
+func (c *Conn) WaitReadable() error {
+	if c.R.Buffered() > 0 {
+		return nil
+	}
+	c.R.Reset(nil)
+	readers.Put(c.R)
+	c.R = nil
+	err := c.parker.Wait(c.Conn)
+	c.takeReader()
+	if err != nil {
+		return err
+	}
+	_, err = c.R.Peek(1)
+	return err
 }
 
 // Pool keeps idle keep-alive connections to one target, most recently used

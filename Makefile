@@ -76,6 +76,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/openai
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkScanner$$' -fuzztime 30s ./internal/ai/providers/openai
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestScanner$$' -fuzztime 30s ./internal/ai/providers/openai
+	$(GO) test -run '^$$' -fuzz '^FuzzAnswerEncoding$$' -fuzztime 30s ./internal/ai/providers/openai
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendStd$$' -fuzztime 30s ./internal/jsonenc
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessages$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime 30s ./internal/ai/providers/anthropic
 	$(GO) test -run '^$$' -fuzz '^FuzzEventScanner$$' -fuzztime 30s ./internal/ai/providers/anthropic

@@ -27,3 +27,19 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendStd holds AppendStd to encoding/json's bytes.
+func FuzzAppendStd(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"uote\`, "ctl\x00\x1f\x7f\b\f\n\r\t", "<a href='x'>&amp;</a>", "héllo ✓ 😀", "bad\xff\xfeutf8", "\u2028\u2029", "\xed\xa0\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendStd(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
+		}
+	})
+}

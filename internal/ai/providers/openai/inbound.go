@@ -258,8 +258,7 @@ func EncodeChat(resp *llm.Response, id, model string, created int64) []byte {
 		Choices: []answerChoice{{Index: 0, Message: &msg, FinishReason: fr}},
 		Usage:   encodeUsage(resp.Usage),
 	}
-	b, _ := json.Marshal(out)
-	return b
+	return appendAnswer(make([]byte, 0, 384+len(resp.Text)), &out)
 }
 
 // reasoningText joins the text of thinking blocks (not redacted ones).

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"io"
 	"strconv"
 
@@ -106,11 +105,10 @@ func (s *StreamWriter) close(b []byte, finish string) []byte {
 func (s *StreamWriter) Done() error {
 	b := s.buf[:0]
 	if s.include {
-		u, _ := json.Marshal(encodeUsage(s.usage))
 		b = append(b, "data: "...)
 		b = append(b, s.head...)
 		b = append(b, `[],"usage":`...)
-		b = append(b, u...)
+		b = appendUsage(b, encodeUsage(s.usage))
 		b = append(b, "}\n\n"...)
 	}
 	b = append(b, "data: [DONE]\n\n"...)

@@ -2,6 +2,7 @@ package llmtest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -130,4 +131,31 @@ func CheckScanner[T any](t *testing.T, dir string, scan func([]byte, *T) bool) {
 	for _, f := range outputs {
 		jsonscantest.Agrees(t, ReadFile(t, f), scan)
 	}
+}
+
+// CheckSeeds holds a jsonscan reader to encoding/json on seeds: it must
+// take the first taken of them itself (the usual documents) and agree on
+// all.
+func CheckSeeds[T any](t *testing.T, seeds []string, taken int, scan func([]byte, *T) bool) {
+	t.Helper()
+	for i, s := range seeds {
+		if i < taken {
+			jsonscantest.Takes(t, fmt.Sprint("seed ", i), []byte(s), scan)
+		} else {
+			jsonscantest.Agrees(t, []byte(s), scan)
+		}
+	}
+}
+
+// FuzzScanner is the body of a reader's differential fuzz target: the
+// seeds and the testdata files matching pattern (none when "") start the
+// corpus, and whatever the reader takes, encoding/json must read the same.
+func FuzzScanner[T any](f *testing.F, seeds []string, pattern string, scan func([]byte, *T) bool) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	if pattern != "" {
+		AddSeeds(f, pattern)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { jsonscantest.Agrees(t, b, scan) })
 }

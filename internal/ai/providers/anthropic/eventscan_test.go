@@ -5,7 +5,6 @@ import (
 
 	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
 	"github.com/sluicegw/sluice/internal/jsonscan"
-	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
 
 var eventSeeds = []string{
@@ -38,63 +37,39 @@ var messageSeeds = []string{
 	`{"content":[{"type":"tool_use","input": {"b" : 2} }]}`,
 }
 
+// scanEventDoc and scanMessageDoc read a whole document as an event or an
+// answer.
+func scanEventDoc(b []byte, e *streamEvent) bool {
+	var p jsonscan.Scanner
+	return scanEvent(&p, b, e)
+}
+
+func scanMessageDoc(b []byte, m *messageResponse) bool {
+	var p jsonscan.Scanner
+	p.Reset(b)
+	return scanMessage(&p, m) && p.End()
+}
+
 // TestEventScanner checks the scanner takes the per-token events itself
 // and agrees with encoding/json.
 func TestEventScanner(t *testing.T) {
-	var p jsonscan.Scanner
-	for i := range 7 {
-		var e streamEvent
-		if !scanEvent(&p, []byte(eventSeeds[i]), &e) {
-			t.Errorf("seed %d: the scanner left a per-token event to encoding/json", i)
-		}
-	}
-	for _, s := range eventSeeds {
-		checkEvent(t, &p, []byte(s))
-	}
+	llmtest.CheckSeeds(t, eventSeeds, 7, scanEventDoc)
 }
 
 // FuzzEventScanner holds the scanner to encoding/json: whatever it takes,
 // encoding/json must decode to the same event.
 func FuzzEventScanner(f *testing.F) {
-	for _, s := range eventSeeds {
-		f.Add([]byte(s))
-	}
-	var p jsonscan.Scanner
-	f.Fuzz(func(t *testing.T, b []byte) { checkEvent(t, &p, b) })
+	llmtest.FuzzScanner(f, eventSeeds, "", scanEventDoc)
 }
 
 // TestMessageScanner checks the scanner takes the recorded answers itself
 // and agrees with encoding/json on them.
 func TestMessageScanner(t *testing.T) {
-	var p jsonscan.Scanner
-	llmtest.CheckScanner(t, "response", func(b []byte, m *messageResponse) bool {
-		p.Reset(b)
-		return scanMessage(&p, m) && p.End()
-	})
-	for _, s := range messageSeeds {
-		checkAnswerScan(t, &p, []byte(s))
-	}
+	llmtest.CheckScanner(t, "response", scanMessageDoc)
+	llmtest.CheckSeeds(t, messageSeeds, 0, scanMessageDoc)
 }
 
 // FuzzMessageScanner holds the answer scanner to encoding/json.
 func FuzzMessageScanner(f *testing.F) {
-	for _, s := range messageSeeds {
-		f.Add([]byte(s))
-	}
-	llmtest.AddSeeds(f, "response/*.json")
-	var p jsonscan.Scanner
-	f.Fuzz(func(t *testing.T, b []byte) { checkAnswerScan(t, &p, b) })
-}
-
-func checkAnswerScan(t *testing.T, p *jsonscan.Scanner, b []byte) {
-	t.Helper()
-	jsonscantest.Agrees(t, b, func(b []byte, m *messageResponse) bool {
-		p.Reset(b)
-		return scanMessage(p, m) && p.End()
-	})
-}
-
-func checkEvent(t *testing.T, p *jsonscan.Scanner, b []byte) {
-	t.Helper()
-	jsonscantest.Agrees(t, b, func(b []byte, e *streamEvent) bool { return scanEvent(p, b, e) })
+	llmtest.FuzzScanner(f, messageSeeds, "response/*.json", scanMessageDoc)
 }

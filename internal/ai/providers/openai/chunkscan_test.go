@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
-	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
 
 var chunkSeeds = []string{
@@ -32,15 +31,11 @@ var chunkSeeds = []string{
 // answers itself and agrees with encoding/json on them.
 func TestChunkScanner(t *testing.T) {
 	var p chunkScanner
-	for _, i := range []int{0, 1, 2, 3, 4, 5, 12, 13, 14} {
-		var c chunk
-		if !p.decode([]byte(chunkSeeds[i]), &c) {
-			t.Errorf("seed %d: the scanner left a common chunk to encoding/json", i)
-		}
+	seeds := make([]string, 0, len(chunkSeeds))
+	for _, i := range []int{0, 1, 2, 3, 4, 5, 12, 13, 14} { // the common ones first
+		seeds = append(seeds, chunkSeeds[i])
 	}
-	for _, s := range chunkSeeds {
-		checkChunk(t, &p, []byte(s))
-	}
+	llmtest.CheckSeeds(t, append(seeds, chunkSeeds...), 9, p.decode)
 	// The recorded answers of OpenAI and the servers copying it.
 	llmtest.CheckScanner(t, "response", p.decode)
 }
@@ -48,15 +43,6 @@ func TestChunkScanner(t *testing.T) {
 // FuzzChunkScanner holds the scanner to encoding/json: whatever it takes,
 // encoding/json must decode to the same chunk.
 func FuzzChunkScanner(f *testing.F) {
-	for _, s := range chunkSeeds {
-		f.Add([]byte(s))
-	}
-	llmtest.AddSeeds(f, "response/*.json")
 	var p chunkScanner
-	f.Fuzz(func(t *testing.T, b []byte) { checkChunk(t, &p, b) })
-}
-
-func checkChunk(t *testing.T, p *chunkScanner, b []byte) {
-	t.Helper()
-	jsonscantest.Agrees(t, b, p.decode)
+	llmtest.FuzzScanner(f, chunkSeeds, "response/*.json", p.decode)
 }

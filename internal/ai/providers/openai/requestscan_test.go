@@ -1,12 +1,10 @@
 package openai
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/ai/llm/llmtest"
 	"github.com/sluicegw/sluice/internal/jsonscan"
-	"github.com/sluicegw/sluice/internal/jsonscan/jsonscantest"
 )
 
 // requestSeeds are requests beside those in testdata/inbound: the scanner
@@ -30,39 +28,22 @@ var requestSeeds = []string{
 	`{"model":"m","messages":[],"metadata":{"k":[1,{"a":null}]},"logprobs":false}`,
 }
 
+// scanRequestDoc reads a whole document as a request.
+func scanRequestDoc(b []byte, in *chatRequest) bool {
+	var p jsonscan.Scanner
+	p.Reset(b)
+	return scanRequest(&p, in) && p.End()
+}
+
 // TestRequestScanner checks the scanner takes the usual requests (the
 // first seeds and the recorded ones) itself, and agrees with encoding/json
 // on every request and golden output.
 func TestRequestScanner(t *testing.T) {
-	var p jsonscan.Scanner
-	scan := func(b []byte, in *chatRequest) bool {
-		p.Reset(b)
-		return scanRequest(&p, in) && p.End()
-	}
-	for i, s := range requestSeeds {
-		if i < 8 {
-			jsonscantest.Takes(t, fmt.Sprint("seed ", i), []byte(s), scan)
-		} else {
-			jsonscantest.Agrees(t, []byte(s), scan)
-		}
-	}
-	llmtest.CheckScanner(t, "inbound", scan)
+	llmtest.CheckSeeds(t, requestSeeds, 8, scanRequestDoc)
+	llmtest.CheckScanner(t, "inbound", scanRequestDoc)
 }
 
 // FuzzRequestScanner holds the request scanner to encoding/json.
 func FuzzRequestScanner(f *testing.F) {
-	for _, s := range requestSeeds {
-		f.Add([]byte(s))
-	}
-	llmtest.AddSeeds(f, "inbound/*.json")
-	var p jsonscan.Scanner
-	f.Fuzz(func(t *testing.T, b []byte) { checkRequestScan(t, &p, b) })
-}
-
-func checkRequestScan(t *testing.T, p *jsonscan.Scanner, b []byte) {
-	t.Helper()
-	jsonscantest.Agrees(t, b, func(b []byte, in *chatRequest) bool {
-		p.Reset(b)
-		return scanRequest(p, in) && p.End()
-	})
+	llmtest.FuzzScanner(f, requestSeeds, "inbound/*.json", scanRequestDoc)
 }

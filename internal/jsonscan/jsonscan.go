@@ -188,11 +188,10 @@ func (p *Scanner) number() ([]byte, bool) {
 
 // OptFloat64 reads a number into a *float64 field; null sets it nil. A
 // number out of float64's range is false, as encoding/json refuses it.
-func (p *Scanner) OptFloat64(dst **float64) bool {
-	if p.Null() {
-		*dst = nil
-		return true
-	}
+func (p *Scanner) OptFloat64(dst **float64) bool { return Opt(p, dst, p.float64) }
+
+// float64 reads a number (not null).
+func (p *Scanner) float64(dst *float64) bool {
 	lit, ok := p.number()
 	if !ok {
 		return false
@@ -201,31 +200,27 @@ func (p *Scanner) OptFloat64(dst **float64) bool {
 	if err != nil {
 		return false
 	}
-	*dst = &f
+	*dst = f
 	return true
 }
 
-// OptInt64 reads an integer into a *int64 field; null sets it nil.
-func (p *Scanner) OptInt64(dst **int64) bool {
+// Opt reads a value into a pointer field: null sets it nil; anything else
+// is read by read into a new value the field points to.
+func Opt[T any](p *Scanner, dst **T, read func(*T) bool) bool {
 	if p.Null() {
 		*dst = nil
 		return true
 	}
-	v := new(int64)
+	v := new(T)
 	*dst = v
-	return p.Int64(v)
+	return read(v)
 }
 
+// OptInt64 reads an integer into a *int64 field; null sets it nil.
+func (p *Scanner) OptInt64(dst **int64) bool { return Opt(p, dst, p.Int64) }
+
 // OptInt reads an integer into a *int field; null sets it nil.
-func (p *Scanner) OptInt(dst **int) bool {
-	if p.Null() {
-		*dst = nil
-		return true
-	}
-	v := new(int)
-	*dst = v
-	return p.Int(v)
-}
+func (p *Scanner) OptInt(dst **int) bool { return Opt(p, dst, p.Int) }
 
 // Bool reads true or false; null leaves dst as it is.
 func (p *Scanner) Bool(dst *bool) bool {
@@ -242,15 +237,7 @@ func (p *Scanner) Bool(dst *bool) bool {
 }
 
 // OptBool reads a boolean into a *bool field; null sets it nil.
-func (p *Scanner) OptBool(dst **bool) bool {
-	if p.Null() {
-		*dst = nil
-		return true
-	}
-	v := new(bool)
-	*dst = v
-	return p.Bool(v)
-}
+func (p *Scanner) OptBool(dst **bool) bool { return Opt(p, dst, p.Bool) }
 
 func (p *Scanner) ws() {
 	for p.i < len(p.b) {
@@ -333,18 +320,7 @@ func (p *Scanner) String(dst *string) bool {
 }
 
 // OptString reads a string or null into a *string field.
-func (p *Scanner) OptString(dst **string) bool {
-	if p.Null() {
-		*dst = nil
-		return true
-	}
-	s := new(string)
-	if !p.String(s) {
-		return false
-	}
-	*dst = s
-	return true
-}
+func (p *Scanner) OptString(dst **string) bool { return Opt(p, dst, p.String) }
 
 // Repeated reads a string the stream repeats: when it is last's, last is
 // reused rather than allocated again.

@@ -49,30 +49,13 @@ func scanEvent(p *jsonscan.Scanner, data []byte, e *streamEvent) bool {
 		case "index":
 			return p.Int(&e.Index)
 		case "delta":
-			if p.Null() {
-				return true
-			}
-			d := new(streamDelta)
-			e.Delta = d
-			return scanDelta(p, d)
+			return jsonscan.Opt(p, &e.Delta, func(d *streamDelta) bool { return scanDelta(p, d) })
 		case "message":
-			if p.Null() {
-				return true
-			}
-			e.Message = new(messageResponse)
-			return scanMessage(p, e.Message)
+			return jsonscan.Opt(p, &e.Message, func(m *messageResponse) bool { return scanMessage(p, m) })
 		case "content_block":
-			if p.Null() {
-				return true
-			}
-			e.ContentBlock = new(block)
-			return scanBlock(p, e.ContentBlock)
+			return jsonscan.Opt(p, &e.ContentBlock, func(b *block) bool { return scanBlock(p, b) })
 		case "usage":
-			if p.Null() {
-				return true
-			}
-			e.Usage = new(usage)
-			return scanUsage(p, e.Usage)
+			return jsonscan.Opt(p, &e.Usage, func(u *usage) bool { return scanUsage(p, u) })
 		case "error":
 			return p.Null() // more is left to encoding/json
 		}
@@ -177,31 +160,24 @@ func scanBlock(p *jsonscan.Scanner, b *block) bool {
 		case "cache_control":
 			return p.Raw(&b.CacheControl)
 		case "content":
-			if p.Null() {
-				b.Content = nil
-				return true
-			}
-			b.Content = new(content)
-			return scanContent(p, b.Content)
+			return jsonscan.Opt(p, &b.Content, func(v *content) bool {
+				return scanContent(p, v)
+			})
 		case "source":
-			if p.Null() {
-				b.Source = nil
-				return true
-			}
-			src := new(imageSource)
-			b.Source = src
-			return p.Object(func(key []byte) bool {
-				switch string(key) {
-				case "type":
-					return p.String(&src.Type)
-				case "media_type":
-					return p.String(&src.MediaType)
-				case "data":
-					return p.String(&src.Data)
-				case "url":
-					return p.String(&src.URL)
-				}
-				return p.Unknown(key, eventKeys)
+			return jsonscan.Opt(p, &b.Source, func(src *imageSource) bool {
+				return p.Object(func(key []byte) bool {
+					switch string(key) {
+					case "type":
+						return p.String(&src.Type)
+					case "media_type":
+						return p.String(&src.MediaType)
+					case "data":
+						return p.String(&src.Data)
+					case "url":
+						return p.String(&src.URL)
+					}
+					return p.Unknown(key, eventKeys)
+				})
 			})
 		}
 		return p.Unknown(key, eventKeys)
@@ -237,17 +213,13 @@ func scanUsage(p *jsonscan.Scanner, u *usage) bool {
 		case "cache_read_input_tokens":
 			return p.Int64(&u.CacheReadInputTokens)
 		case "output_tokens_details":
-			if p.Null() {
-				u.OutputTokensDetails = nil
-				return true
-			}
-			d := new(outputTokensDetails)
-			u.OutputTokensDetails = d
-			return p.Object(func(key []byte) bool {
-				if string(key) == "thinking_tokens" {
-					return p.Int64(&d.ThinkingTokens)
-				}
-				return p.Unknown(key, eventKeys)
+			return jsonscan.Opt(p, &u.OutputTokensDetails, func(d *outputTokensDetails) bool {
+				return p.Object(func(key []byte) bool {
+					if string(key) == "thinking_tokens" {
+						return p.Int64(&d.ThinkingTokens)
+					}
+					return p.Unknown(key, eventKeys)
+				})
 			})
 		}
 		return p.Unknown(key, eventKeys)

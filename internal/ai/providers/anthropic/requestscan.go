@@ -44,16 +44,13 @@ func scanRequest(p *jsonscan.Scanner, in *messagesRequest) bool {
 		case "max_tokens":
 			return p.Int(&in.MaxTokens)
 		case "system":
-			if p.Null() {
-				in.System = nil
-				return true
-			}
-			in.System = new(systemPrompt)
-			if p.String(&in.System.Text) {
-				return true
-			}
-			in.System.Blocks = []block{}
-			return scanBlockList(p, &in.System.Blocks)
+			return jsonscan.Opt(p, &in.System, func(sp *systemPrompt) bool {
+				if p.String(&sp.Text) {
+					return true
+				}
+				sp.Blocks = []block{}
+				return scanBlockList(p, &sp.Blocks)
+			})
 		case "messages":
 			if p.Null() {
 				in.Messages = nil
@@ -87,22 +84,18 @@ func scanRequest(p *jsonscan.Scanner, in *messagesRequest) bool {
 				return ok
 			})
 		case "tool_choice":
-			if p.Null() {
-				in.ToolChoice = nil
-				return true
-			}
-			tc := new(toolChoice)
-			in.ToolChoice = tc
-			return p.Object(func(key []byte) bool {
-				switch string(key) {
-				case "type":
-					return p.String(&tc.Type)
-				case "name":
-					return p.String(&tc.Name)
-				case "disable_parallel_tool_use":
-					return p.OptBool(&tc.DisableParallelToolUse)
-				}
-				return p.Unknown(key, requestKeys)
+			return jsonscan.Opt(p, &in.ToolChoice, func(tc *toolChoice) bool {
+				return p.Object(func(key []byte) bool {
+					switch string(key) {
+					case "type":
+						return p.String(&tc.Type)
+					case "name":
+						return p.String(&tc.Name)
+					case "disable_parallel_tool_use":
+						return p.OptBool(&tc.DisableParallelToolUse)
+					}
+					return p.Unknown(key, requestKeys)
+				})
 			})
 		case "stop_sequences":
 			if p.Null() {
@@ -128,63 +121,49 @@ func scanRequest(p *jsonscan.Scanner, in *messagesRequest) bool {
 		case "stream":
 			return p.Bool(&in.Stream)
 		case "metadata":
-			if p.Null() {
-				in.Metadata = nil
-				return true
-			}
-			in.Metadata = new(metadata)
-			return p.Object(func(key []byte) bool {
-				if string(key) == "user_id" {
-					return p.String(&in.Metadata.UserID)
-				}
-				return p.Unknown(key, requestKeys)
+			return jsonscan.Opt(p, &in.Metadata, func(v *metadata) bool {
+				return p.Object(func(key []byte) bool {
+					if string(key) == "user_id" {
+						return p.String(&v.UserID)
+					}
+					return p.Unknown(key, requestKeys)
+				})
 			})
 		case "output_config":
-			if p.Null() {
-				in.OutputConfig = nil
-				return true
-			}
-			oc := new(outputConfig)
-			in.OutputConfig = oc
-			return p.Object(func(key []byte) bool {
-				switch string(key) {
-				case "effort":
-					return p.String(&oc.Effort)
-				case "format":
-					if p.Null() {
-						oc.Format = nil
-						return true
+			return jsonscan.Opt(p, &in.OutputConfig, func(oc *outputConfig) bool {
+				return p.Object(func(key []byte) bool {
+					switch string(key) {
+					case "effort":
+						return p.String(&oc.Effort)
+					case "format":
+						return jsonscan.Opt(p, &oc.Format, func(f *outputFormat) bool {
+							return p.Object(func(key []byte) bool {
+								switch string(key) {
+								case "type":
+									return p.String(&f.Type)
+								case "schema":
+									return p.Raw(&f.Schema)
+								}
+								return p.Unknown(key, requestKeys)
+							})
+						})
 					}
-					oc.Format = new(outputFormat)
-					return p.Object(func(key []byte) bool {
-						switch string(key) {
-						case "type":
-							return p.String(&oc.Format.Type)
-						case "schema":
-							return p.Raw(&oc.Format.Schema)
-						}
-						return p.Unknown(key, requestKeys)
-					})
-				}
-				return p.Unknown(key, requestKeys)
+					return p.Unknown(key, requestKeys)
+				})
 			})
 		case "thinking":
-			if p.Null() {
-				in.Thinking = nil
-				return true
-			}
-			th := new(thinkingConfig)
-			in.Thinking = th
-			return p.Object(func(key []byte) bool {
-				switch string(key) {
-				case "type":
-					return p.String(&th.Type)
-				case "budget_tokens":
-					return p.Int(&th.BudgetTokens)
-				case "display":
-					return p.String(&th.Display)
-				}
-				return p.Unknown(key, requestKeys)
+			return jsonscan.Opt(p, &in.Thinking, func(th *thinkingConfig) bool {
+				return p.Object(func(key []byte) bool {
+					switch string(key) {
+					case "type":
+						return p.String(&th.Type)
+					case "budget_tokens":
+						return p.Int(&th.BudgetTokens)
+					case "display":
+						return p.String(&th.Display)
+					}
+					return p.Unknown(key, requestKeys)
+				})
 			})
 		}
 		return p.Unknown(key, requestKeys)

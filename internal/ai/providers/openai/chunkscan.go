@@ -68,12 +68,9 @@ func (cs *chunkScanner) decode(data []byte, c *chunk) bool {
 		case "choices":
 			return choices(p, c)
 		case "usage":
-			if p.Null() {
-				c.Usage = nil
-				return true
-			}
-			c.Usage = new(usage)
-			return readUsage(p, c.Usage)
+			return jsonscan.Opt(p, &c.Usage, func(v *usage) bool {
+				return readUsage(p, v)
+			})
 		case "error":
 			return p.Null() // a null leaves the field nil; more is left to encoding/json
 		}
@@ -102,25 +99,17 @@ func readChoice(p *jsonscan.Scanner, ch *choice) bool {
 		case "index":
 			return p.Int(&ch.Index)
 		case "delta":
-			if p.Null() {
-				ch.Delta = nil
-				return true
-			}
-			d := new(delta)
-			ch.Delta = d
-			return readDelta(p, d)
+			return jsonscan.Opt(p, &ch.Delta, func(d *delta) bool {
+				return readDelta(p, d)
+			})
 		case "finish_reason":
 			return p.OptString(&ch.FinishReason)
 		case "logprobs":
 			return p.Null()
 		case "message":
-			if p.Null() {
-				ch.Message = nil
-				return true
-			}
-			m := new(message)
-			ch.Message = m
-			return readMessage(p, m)
+			return jsonscan.Opt(p, &ch.Message, func(m *message) bool {
+				return readMessage(p, m)
+			})
 		}
 		return p.Unknown(key, chunkKeys)
 	})
@@ -174,19 +163,16 @@ func readPart(p *jsonscan.Scanner, cp *contentPart) bool {
 		case "refusal":
 			return p.String(&cp.Refusal)
 		case "image_url":
-			if p.Null() {
-				cp.ImageURL = nil
-				return true
-			}
-			cp.ImageURL = new(imageURL)
-			return p.Object(func(key []byte) bool {
-				switch string(key) {
-				case "url":
-					return p.String(&cp.ImageURL.URL)
-				case "detail":
-					return p.String(&cp.ImageURL.Detail)
-				}
-				return p.Unknown(key, chunkKeys)
+			return jsonscan.Opt(p, &cp.ImageURL, func(v *imageURL) bool {
+				return p.Object(func(key []byte) bool {
+					switch string(key) {
+					case "url":
+						return p.String(&v.URL)
+					case "detail":
+						return p.String(&v.Detail)
+					}
+					return p.Unknown(key, chunkKeys)
+				})
 			})
 		}
 		return p.Unknown(key, chunkKeys)
@@ -206,12 +192,7 @@ func readToolCalls(p *jsonscan.Scanner, dst *[]toolCall) bool {
 		ok := p.Object(func(key []byte) bool {
 			switch string(key) {
 			case "index":
-				if p.Null() {
-					tc.Index = nil
-					return true
-				}
-				tc.Index = new(int)
-				return p.Int(tc.Index)
+				return p.OptInt(&tc.Index)
 			case "id":
 				return p.String(&tc.ID)
 			case "type":
@@ -249,30 +230,22 @@ func readUsage(p *jsonscan.Scanner, u *usage) bool {
 		case "total_tokens":
 			return p.Int64(&u.TotalTokens)
 		case "prompt_tokens_details":
-			if p.Null() {
-				u.PromptTokensDetails = nil
-				return true
-			}
-			d := new(promptTokensDetails)
-			u.PromptTokensDetails = d
-			return p.Object(func(key []byte) bool {
-				if string(key) == "cached_tokens" {
-					return p.Int64(&d.CachedTokens)
-				}
-				return p.Unknown(key, chunkKeys)
+			return jsonscan.Opt(p, &u.PromptTokensDetails, func(d *promptTokensDetails) bool {
+				return p.Object(func(key []byte) bool {
+					if string(key) == "cached_tokens" {
+						return p.Int64(&d.CachedTokens)
+					}
+					return p.Unknown(key, chunkKeys)
+				})
 			})
 		case "completion_tokens_details":
-			if p.Null() {
-				u.CompletionTokensDetails = nil
-				return true
-			}
-			d := new(completionDetails)
-			u.CompletionTokensDetails = d
-			return p.Object(func(key []byte) bool {
-				if string(key) == "reasoning_tokens" {
-					return p.Int64(&d.ReasoningTokens)
-				}
-				return p.Unknown(key, chunkKeys)
+			return jsonscan.Opt(p, &u.CompletionTokensDetails, func(d *completionDetails) bool {
+				return p.Object(func(key []byte) bool {
+					if string(key) == "reasoning_tokens" {
+						return p.Int64(&d.ReasoningTokens)
+					}
+					return p.Unknown(key, chunkKeys)
+				})
 			})
 		}
 		return p.Unknown(key, chunkKeys)

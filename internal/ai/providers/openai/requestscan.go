@@ -55,12 +55,9 @@ func scanRequest(p *jsonscan.Scanner, in *chatRequest) bool {
 				return ok
 			})
 		case "tool_choice":
-			if p.Null() {
-				in.ToolChoice = nil
-				return true
-			}
-			in.ToolChoice = new(toolChoice)
-			return readToolChoice(p, in.ToolChoice)
+			return jsonscan.Opt(p, &in.ToolChoice, func(v *toolChoice) bool {
+				return readToolChoice(p, v)
+			})
 		case "parallel_tool_calls":
 			return p.OptBool(&in.ParallelToolCalls)
 		case "max_tokens":
@@ -78,12 +75,9 @@ func scanRequest(p *jsonscan.Scanner, in *chatRequest) bool {
 		case "random_seed":
 			return p.OptInt64(&in.RandomSeed)
 		case "response_format":
-			if p.Null() {
-				in.ResponseFormat = nil
-				return true
-			}
-			in.ResponseFormat = new(responseFormat)
-			return readResponseFormat(p, in.ResponseFormat)
+			return jsonscan.Opt(p, &in.ResponseFormat, func(v *responseFormat) bool {
+				return readResponseFormat(p, v)
+			})
 		case "user":
 			return p.String(&in.User)
 		case "n":
@@ -93,16 +87,13 @@ func scanRequest(p *jsonscan.Scanner, in *chatRequest) bool {
 		case "stream":
 			return p.Bool(&in.Stream)
 		case "stream_options":
-			if p.Null() {
-				in.StreamOptions = nil
-				return true
-			}
-			in.StreamOptions = new(streamOptions)
-			return p.Object(func(key []byte) bool {
-				if string(key) == "include_usage" {
-					return p.Bool(&in.StreamOptions.IncludeUsage)
-				}
-				return p.Unknown(key, requestKeys)
+			return jsonscan.Opt(p, &in.StreamOptions, func(v *streamOptions) bool {
+				return p.Object(func(key []byte) bool {
+					if string(key) == "include_usage" {
+						return p.Bool(&v.IncludeUsage)
+					}
+					return p.Unknown(key, requestKeys)
+				})
 			})
 		}
 		return p.Unknown(key, requestKeys)
@@ -171,22 +162,18 @@ func readResponseFormat(p *jsonscan.Scanner, rf *responseFormat) bool {
 		case "type":
 			return p.String(&rf.Type)
 		case "json_schema":
-			if p.Null() {
-				rf.JSONSchema = nil
-				return true
-			}
-			js := new(jsonSchema)
-			rf.JSONSchema = js
-			return p.Object(func(key []byte) bool {
-				switch string(key) {
-				case "name":
-					return p.String(&js.Name)
-				case "schema":
-					return p.Raw(&js.Schema)
-				case "strict":
-					return p.OptBool(&js.Strict)
-				}
-				return p.Unknown(key, requestKeys)
+			return jsonscan.Opt(p, &rf.JSONSchema, func(js *jsonSchema) bool {
+				return p.Object(func(key []byte) bool {
+					switch string(key) {
+					case "name":
+						return p.String(&js.Name)
+					case "schema":
+						return p.Raw(&js.Schema)
+					case "strict":
+						return p.OptBool(&js.Strict)
+					}
+					return p.Unknown(key, requestKeys)
+				})
 			})
 		}
 		return p.Unknown(key, requestKeys)

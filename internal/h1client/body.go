@@ -87,7 +87,6 @@ type body struct {
 	waitStart time.Time // when the current wait began
 	nextTick  time.Time // when Hooks.Tick is next due
 
-	parker upstream.Parker // waits for bytes without a read buffer
 }
 
 // Read implements io.Reader.
@@ -275,9 +274,7 @@ func (b *body) wait(n int) error {
 		var err error
 		if b.c.R.Buffered() == 0 {
 			// Nothing at hand: wait for the server without a buffer.
-			b.t.releaseReader(b.c)
-			err = b.parker.Wait(b.c.Conn)
-			b.t.takeReader(b.c)
+			err = b.c.WaitReadable()
 		}
 		if err == nil {
 			if _, err = b.c.R.Peek(n); err == nil {
@@ -358,7 +355,7 @@ func (b *body) finish(reuse bool) {
 			c.SetReadDeadline(time.Time{})
 		}
 		c.Reused = true
-		b.t.releaseReader(c)
+		c.ReleaseReader()
 		b.pool.Put(c)
 		return
 	}

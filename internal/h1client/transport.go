@@ -13,7 +13,6 @@
 package h1client
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -52,7 +51,7 @@ type Transport struct {
 
 	mu      sync.Mutex
 	pools   map[string]*upstream.Pool
-	readers sync.Pool // *bufio.Reader: a connection holds one only while it reads
+	readers *upstream.Readers // a connection holds one only while it reads
 }
 
 // maxBufferedBody is the largest request body sent from memory together
@@ -147,6 +146,13 @@ func (t *Transport) pool(addr string) *upstream.Pool {
 		p = upstream.NewPool(maxIdle, idle)
 		t.pools[addr] = p
 	}
+	if t.readers == nil {
+		size := t.ReadBufferSize
+		if size <= 0 {
+			size = 4 << 10
+		}
+		t.readers = upstream.NewReaders(size)
+	}
 	return p
 }
 
@@ -154,7 +160,7 @@ func (t *Transport) pool(addr string) *upstream.Pool {
 // new one.
 func (t *Transport) connect(ctx context.Context, pool *upstream.Pool, addr string, fresh bool) (*upstream.Conn, error) {
 	if c := pool.Get(); c != nil && !fresh {
-		t.takeReader(c)
+		c.TakeReader()
 		return c, nil
 	} else if c != nil {
 		pool.Put(c) // for a later request; it may well be alive
@@ -171,37 +177,10 @@ func (t *Transport) connect(ctx context.Context, pool *upstream.Pool, addr strin
 		}
 		return nil, err
 	}
-	c := &upstream.Conn{Conn: nc}
-	t.takeReader(c)
-	return c, nil
-}
-
-// takeReader gives c a read buffer from the transport's pool. Idle
-// connections and bodies waiting for the server give theirs back
-// (releaseReader), so a held stream costs no read buffer while it waits.
-func (t *Transport) takeReader(c *upstream.Conn) {
-	if c.R != nil {
-		return
-	}
-	if r, ok := t.readers.Get().(*bufio.Reader); ok {
-		r.Reset(c.Conn)
-		c.R = r
-		return
-	}
-	size := t.ReadBufferSize
-	if size <= 0 {
-		size = 4 << 10
-	}
-	c.R = bufio.NewReaderSize(c.Conn, size)
-}
-
-// releaseReader gives c's read buffer back; it must be empty.
-func (t *Transport) releaseReader(c *upstream.Conn) {
-	if c.R != nil && c.R.Buffered() == 0 {
-		c.R.Reset(nil)
-		t.readers.Put(c.R)
-		c.R = nil
-	}
+	t.mu.Lock()
+	rs := t.readers
+	t.mu.Unlock()
+	return upstream.NewConn(nc, rs), nil
 }
 
 // exchange sends req on c and reads the response head. retry reports a

@@ -32,7 +32,7 @@ func connect(ctx context.Context, t *upstream.Target, tlsConf *tls.Config, timeo
 		}
 		nc = tc
 	}
-	return upstream.NewConn(nc), nil
+	return upstream.NewConn(nc, nil), nil
 }
 
 // upstreamTLSConfig returns the client TLS configuration for an upstream's

@@ -53,7 +53,7 @@ func serveConn(t *testing.T, kind, data string) *upstream.Conn {
 		b.Close()
 	}()
 	t.Cleanup(func() { a.Close() })
-	return upstream.NewConn(a)
+	return upstream.NewConn(a, nil)
 }
 
 func TestCopyResponseBody(t *testing.T) {

@@ -33,7 +33,7 @@ func loopback(t *testing.T) (client, server net.Conn) {
 // fails at the read deadline, with a read buffer again either way.
 func TestConnBuffers(t *testing.T) {
 	nc, peer := loopback(t)
-	c := NewConn(nc)
+	c := NewConn(nc, nil)
 	if c.W != nil {
 		t.Fatal("a new connection holds a write buffer")
 	}

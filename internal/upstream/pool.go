@@ -27,31 +27,60 @@ type Conn struct {
 	Reused bool
 
 	idleSince time.Time
+	readers   *Readers
 	parker    Parker
 }
 
-// Buffer sizes of the proxy's connections.
-const (
-	readBufferSize  = 16 << 10
-	writeBufferSize = 8 << 10
+// Readers hands out read buffers of one size to connections, which hold
+// one only while they read.
+type Readers struct {
+	size int
+	pool sync.Pool
+}
+
+// NewReaders returns a source of read buffers of size bytes.
+func NewReaders(size int) *Readers { return &Readers{size: size} }
+
+// proxyReaders and writers are the proxy's buffers.
+var (
+	proxyReaders = NewReaders(16 << 10)
+	writers      sync.Pool
 )
 
-var readers, writers sync.Pool
+const writeBufferSize = 8 << 10
 
-// NewConn wraps a freshly dialled connection.
-func NewConn(c net.Conn) *Conn {
-	conn := &Conn{Conn: c}
-	conn.takeReader()
+// NewConn wraps a freshly dialled connection, with a read buffer from rs
+// (nil: the proxy's, 16 KiB).
+func NewConn(c net.Conn, rs *Readers) *Conn {
+	if rs == nil {
+		rs = proxyReaders
+	}
+	conn := &Conn{Conn: c, readers: rs}
+	conn.TakeReader()
 	return conn
 }
 
-func (c *Conn) takeReader() {
-	if r, ok := readers.Get().(*bufio.Reader); ok {
+// TakeReader gives c a read buffer, if it has none.
+func (c *Conn) TakeReader() {
+	if c.R != nil {
+		return
+	}
+	if r, ok := c.readers.pool.Get().(*bufio.Reader); ok {
 		r.Reset(c.Conn)
 		c.R = r
 		return
 	}
-	c.R = bufio.NewReaderSize(c.Conn, readBufferSize)
+	c.R = bufio.NewReaderSize(c.Conn, c.readers.size)
+}
+
+// ReleaseReader gives c's read buffer back if it holds nothing (an idle
+// connection, or one waiting for the server, needs none).
+func (c *Conn) ReleaseReader() {
+	if c.R != nil && c.R.Buffered() == 0 {
+		c.R.Reset(nil)
+		c.readers.pool.Put(c.R)
+		c.R = nil
+	}
 }
 
 // TakeWriter gives c a write buffer, if it has none, for a request.
@@ -85,11 +114,9 @@ func (c *Conn) WaitReadable() error {
 	if c.R.Buffered() > 0 {
 		return nil
 	}
-	c.R.Reset(nil)
-	readers.Put(c.R)
-	c.R = nil
+	c.ReleaseReader()
 	err := c.parker.Wait(c.Conn)
-	c.takeReader()
+	c.TakeReader()
 	if err != nil {
 		return err
 	}
